@@ -1,0 +1,123 @@
+"""Webasto ChargeConnect: Home Assistant as the OCPP 1.6J backend of Webasto chargers."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_PASSWORD, CONF_PORT, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .chargeconnect import ChargerOptions, ServerStartError
+from .const import (
+    CONF_IDENTITY,
+    CONF_MAX_CURRENT,
+    CONF_METER_INTERVAL,
+    CONF_REMOTE_START_TAG,
+    CONF_SSL_CERTFILE,
+    CONF_SSL_KEYFILE,
+    DEFAULT_MAX_CURRENT,
+    DEFAULT_PORT,
+    DEFAULT_REMOTE_START_TAG,
+    DOMAIN,
+)
+from .coordinator import (
+    ChargeConnectConfigEntry,
+    ChargeConnectCoordinator,
+    ChargeConnectRuntimeData,
+)
+from .hub import ChargeConnectHub, charger_store
+from .services import async_setup_services
+
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+def async_get_hub(hass: HomeAssistant) -> ChargeConnectHub:
+    """The one hub of this Home Assistant."""
+    hub: ChargeConnectHub | None = hass.data.get(DOMAIN)
+    if hub is None:
+        hub = hass.data[DOMAIN] = ChargeConnectHub(hass)
+    return hub
+
+
+def options_from_entry(entry: ChargeConnectConfigEntry) -> ChargerOptions:
+    """The library's charger options from the entry's options."""
+    interval = int(entry.options.get(CONF_METER_INTERVAL, 0) or 0)
+    return ChargerOptions(
+        meter_sample_interval=interval or None,
+        max_current_a=float(entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT)),
+        remote_start_tag=str(entry.options.get(CONF_REMOTE_START_TAG, DEFAULT_REMOTE_START_TAG)),
+    )
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> bool:
+    """Serve one charger."""
+    hub = async_get_hub(hass)
+    identity: str = entry.data[CONF_IDENTITY]
+    port = int(entry.data.get(CONF_PORT, DEFAULT_PORT))
+    try:
+        server = await hub.async_acquire_server(
+            port,
+            entry.entry_id,
+            entry.data.get(CONF_SSL_CERTFILE),
+            entry.data.get(CONF_SSL_KEYFILE),
+        )
+    except ServerStartError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key=err.translation_key,
+            translation_placeholders={"port": str(port), "error": str(err)},
+        ) from err
+    charger = await hub.async_acquire_charger(
+        identity,
+        entry.data.get(CONF_PASSWORD),
+        server.port,
+        entry.entry_id,
+        options_from_entry(entry),
+    )
+    coordinator = ChargeConnectCoordinator(hass, entry, charger)
+    entry.runtime_data = ChargeConnectRuntimeData(hub, charger, coordinator, server.port)
+    entry.async_on_unload(coordinator.async_start())
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> None:
+    """Options changed: apply them to the live charger (no reconnect needed)."""
+    charger = entry.runtime_data.charger
+    old_interval = charger.options.meter_sample_interval
+    charger.options = options_from_entry(entry)
+    interval = charger.options.meter_sample_interval
+    if interval and interval != old_interval and charger.online:
+        await charger.change_configuration("MeterValueSampleInterval", str(interval))
+    entry.runtime_data.coordinator.async_set_updated_data(None)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> bool:
+    """Stop serving the charger (the server stops with its last charger)."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        data = entry.runtime_data
+        await data.hub.async_release_charger(data.charger.identity, entry.entry_id)
+        await data.hub.async_release_server(data.port, entry.entry_id)
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> None:
+    """Forget the charger's saved state."""
+    await charger_store(hass, entry.data[CONF_IDENTITY]).async_remove()

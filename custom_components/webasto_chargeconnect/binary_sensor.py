@@ -1,0 +1,86 @@
+"""Binary sensors of a Webasto charger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .chargeconnect import Charger
+from .coordinator import ChargeConnectConfigEntry, ChargeConnectCoordinator
+from .entity import ChargeConnectEntity
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeConnectBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor and how to read it."""
+
+    value_fn: Callable[[Charger], bool]
+    requires_online: bool = True
+
+
+BINARY_SENSORS: tuple[ChargeConnectBinarySensorDescription, ...] = (
+    ChargeConnectBinarySensorDescription(
+        key="online",
+        translation_key="online",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda c: c.online,
+        requires_online=False,
+    ),
+    ChargeConnectBinarySensorDescription(
+        key="plugged_in",
+        translation_key="plugged_in",
+        device_class=BinarySensorDeviceClass.PLUG,
+        value_fn=lambda c: c.plugged_in,
+    ),
+    ChargeConnectBinarySensorDescription(
+        key="charging",
+        translation_key="charging",
+        device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
+        value_fn=lambda c: c.charging,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ChargeConnectConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the charger's binary sensors."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(ChargeConnectBinarySensor(coordinator, d) for d in BINARY_SENSORS)
+
+
+class ChargeConnectBinarySensor(ChargeConnectEntity, BinarySensorEntity):
+    """A binary sensor of a Webasto charger."""
+
+    entity_description: ChargeConnectBinarySensorDescription
+
+    def __init__(
+        self,
+        coordinator: ChargeConnectCoordinator,
+        description: ChargeConnectBinarySensorDescription,
+    ) -> None:
+        super().__init__(coordinator, description)
+        self._requires_online = description.requires_online
+
+    @property
+    def is_on(self) -> bool:
+        """The sensor's value."""
+        return self.entity_description.value_fn(self.charger)
+
+    def state_signature(self) -> object:
+        """Only the value matters."""
+        return self.is_on

@@ -1,0 +1,77 @@
+"""Buttons: restart, hard reset, unlock, refresh."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.button import ButtonDeviceClass, ButtonEntity, ButtonEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .chargeconnect import Charger
+from .coordinator import ChargeConnectConfigEntry
+from .entity import ChargeConnectEntity
+from .helpers import handle_errors
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeConnectButtonDescription(ButtonEntityDescription):
+    """A button and what it does."""
+
+    press_fn: Callable[[Charger], Awaitable[Any]]
+
+
+BUTTONS: tuple[ChargeConnectButtonDescription, ...] = (
+    ChargeConnectButtonDescription(
+        key="restart",
+        translation_key="restart",
+        device_class=ButtonDeviceClass.RESTART,
+        entity_category=EntityCategory.CONFIG,
+        press_fn=lambda c: c.reset(hard=False),
+    ),
+    ChargeConnectButtonDescription(
+        key="hard_reset",
+        translation_key="hard_reset",
+        entity_category=EntityCategory.CONFIG,
+        entity_registry_enabled_default=False,
+        press_fn=lambda c: c.reset(hard=True),
+    ),
+    ChargeConnectButtonDescription(
+        key="unlock",
+        translation_key="unlock",
+        entity_category=EntityCategory.CONFIG,
+        press_fn=lambda c: c.unlock_connector(),
+    ),
+    ChargeConnectButtonDescription(
+        key="refresh",
+        translation_key="refresh",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        press_fn=lambda c: c.refresh(),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ChargeConnectConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the charger's buttons."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(ChargeConnectButton(coordinator, d) for d in BUTTONS)
+
+
+class ChargeConnectButton(ChargeConnectEntity, ButtonEntity):
+    """A button of a Webasto charger."""
+
+    entity_description: ChargeConnectButtonDescription
+
+    @handle_errors
+    async def async_press(self) -> None:
+        """Send the command."""
+        await self.entity_description.press_fn(self.charger)

@@ -1,0 +1,107 @@
+"""Runtime data and the push coordinator of one charger entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+from .chargeconnect import Charger
+from .const import DOMAIN, LOGGER, UPDATE_THROTTLE
+from .hub import ChargeConnectHub
+
+
+@dataclass
+class ChargeConnectRuntimeData:
+    """What a loaded entry holds."""
+
+    hub: ChargeConnectHub
+    charger: Charger
+    coordinator: ChargeConnectCoordinator
+    port: int
+
+
+type ChargeConnectConfigEntry = ConfigEntry[ChargeConnectRuntimeData]
+
+
+class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
+    """Pushes charger changes to entities; nothing polls the charger.
+
+    Changes arrive with every OCPP message. Entities are refreshed at once for the
+    first change and then at most every ``UPDATE_THROTTLE`` seconds while messages
+    keep coming (a charger sending MeterValues every second should not cost a
+    state write per entity per second); each entity then writes only if its own
+    value changed.
+    """
+
+    config_entry: ChargeConnectConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ChargeConnectConfigEntry, charger: Charger
+    ) -> None:
+        super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {charger.identity}")
+        self.charger = charger
+        self._last_push = 0.0
+        self._timer: CALLBACK_TYPE | None = None
+        self._device_info_key: tuple[str | None, ...] | None = None
+        self.pushes = 0
+        self.data = None
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Listen to the charger; returns the function that stops listening."""
+        remove = self.charger.add_listener(self._on_change)
+
+        def stop() -> None:
+            remove()
+            if self._timer is not None:
+                self._timer()
+                self._timer = None
+
+        return stop
+
+    @callback
+    def _on_change(self) -> None:
+        if self._timer is not None:
+            return
+        now = self.hass.loop.time()
+        wait = self._last_push + UPDATE_THROTTLE - now
+        if wait <= 0:
+            self._push()
+        else:
+            self._timer = async_call_later(self.hass, wait, self._timer_fired)
+
+    @callback
+    def _timer_fired(self, _now: object) -> None:
+        self._timer = None
+        self._push()
+
+    @callback
+    def _push(self) -> None:
+        self._last_push = self.hass.loop.time()
+        self.pushes += 1
+        self._update_device()
+        self.async_set_updated_data(None)
+
+    @callback
+    def _update_device(self) -> None:
+        info = self.charger.info
+        key = (info.vendor, info.model, info.serial, info.firmware)
+        if key == self._device_info_key or info.model is None:
+            return
+        self._device_info_key = key
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, self.charger.identity)})
+        if device is None:
+            return
+        registry.async_update_device(
+            device.id,
+            manufacturer=info.vendor,
+            model=info.model,
+            serial_number=info.serial or info.charge_box_serial,
+            sw_version=info.firmware,
+        )

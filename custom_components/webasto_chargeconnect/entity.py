@@ -1,0 +1,67 @@
+"""Base entity of the integration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .chargeconnect import Charger
+from .const import DOMAIN
+from .coordinator import ChargeConnectCoordinator
+
+
+class ChargeConnectEntity(CoordinatorEntity[ChargeConnectCoordinator]):
+    """A charger entity; writes its state only when what it shows changed."""
+
+    _attr_has_entity_name = True
+    # Entities that keep working while the charger is offline set this to False.
+    _requires_online = True
+
+    def __init__(
+        self, coordinator: ChargeConnectCoordinator, description: EntityDescription
+    ) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        charger = coordinator.charger
+        self._attr_unique_id = f"{charger.identity}_{description.key}"
+        info = charger.info
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, charger.identity)},
+            name=f"Webasto {charger.identity}",
+            manufacturer=info.vendor or "Webasto",
+            model=info.model,
+            serial_number=info.serial or info.charge_box_serial,
+            sw_version=info.firmware,
+        )
+        self._last_signature: Any = None
+
+    @property
+    def charger(self) -> Charger:
+        """The library's charger object."""
+        return self.coordinator.charger
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the charger is offline (unless the entity says otherwise)."""
+        return not self._requires_online or self.charger.online
+
+    def state_signature(self) -> Any:
+        """What the entity shows; a state is written only when this changes."""
+        return None
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        signature = (self.available, self.state_signature())
+        if signature == self._last_signature:
+            return
+        self._last_signature = signature
+        self.async_write_ha_state()
+
+    async def async_added_to_hass(self) -> None:
+        """Remember what was written first."""
+        await super().async_added_to_hass()
+        self._last_signature = (self.available, self.state_signature())

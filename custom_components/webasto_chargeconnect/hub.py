@@ -1,0 +1,197 @@
+"""The integration-wide hub: one OCPP server per port, one Charger per identity.
+
+Config entries (and a config flow that waits for its charger) borrow servers and
+chargers from the hub; the last borrower to let go stops them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import ssl
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import discovery_flow
+from homeassistant.helpers.storage import Store
+from homeassistant.util import slugify
+
+from .chargeconnect import (
+    CentralSystem,
+    Charger,
+    ChargerOptions,
+    PersistentIdAllocator,
+    ServerStartError,
+)
+from .const import CONF_IDENTITY, DOMAIN, LOGGER
+
+STORAGE_VERSION = 1
+# At most this many unknown chargers are offered per run (a flood is not a discovery).
+MAX_DISCOVERED = 20
+
+
+@dataclass
+class _ServerSlot:
+    server: CentralSystem
+    tls: tuple[str | None, str | None]
+    users: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _ChargerSlot:
+    charger: Charger
+    port: int
+    users: set[str] = field(default_factory=set)
+
+
+class TlsMismatchError(ServerStartError):
+    """The port is already served with other TLS settings."""
+
+    translation_key = "tls_mismatch"
+
+
+def charger_store(hass: HomeAssistant, identity: str) -> Store[dict[str, Any]]:
+    """The Store that keeps one charger's state."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.charger_{slugify(identity)}")
+
+
+def _ssl_context(certfile: str, keyfile: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certfile, keyfile)
+    return context
+
+
+class ChargeConnectHub:
+    """Owns the OCPP servers and chargers of this Home Assistant."""
+
+    # Tests may shorten this (a real Webasto Next is given a few seconds).
+    boot_wait = 5.0
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+        self.allocator = PersistentIdAllocator(
+            Store(hass, STORAGE_VERSION, f"{DOMAIN}.transactions")
+        )
+        self._servers: dict[int, _ServerSlot] = {}
+        self._chargers: dict[str, _ChargerSlot] = {}
+        self._discovered: set[str] = set()
+
+    def server(self, port: int) -> CentralSystem | None:
+        """The running server on a port."""
+        slot = self._servers.get(port)
+        return slot.server if slot else None
+
+    async def async_acquire_server(
+        self,
+        port: int,
+        user: str,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> CentralSystem:
+        """Start (or share) the server on ``port``."""
+        slot = self._servers.get(port)
+        tls = (certfile or None, keyfile or None)
+        if slot is not None:
+            if slot.tls != tls:
+                raise TlsMismatchError(
+                    f"Port {port} is already used with other TLS settings", port=str(port)
+                )
+            slot.users.add(user)
+            return slot.server
+        context = None
+        if certfile and keyfile:
+            try:
+                context = await self.hass.async_add_executor_job(_ssl_context, certfile, keyfile)
+            except (OSError, ssl.SSLError) as err:
+                raise ServerStartError(
+                    f"Cannot load the TLS certificate: {err}", port=str(port), error=str(err)
+                ) from err
+        server = CentralSystem(
+            None,
+            port,
+            ssl_context=context,
+            on_unknown_charger=lambda identity, remote: self._on_unknown_charger(
+                identity, remote, server.port
+            ),
+            boot_wait=self.boot_wait,
+            logger=LOGGER,
+        )
+        await server.start()
+        self._servers[server.port] = _ServerSlot(server, tls, {user})
+        return server
+
+    async def async_release_server(self, port: int, user: str) -> None:
+        """Let go of a server; the last user stops it."""
+        slot = self._servers.get(port)
+        if slot is None:
+            return
+        slot.users.discard(user)
+        if not slot.users:
+            del self._servers[port]
+            await slot.server.stop()
+
+    async def async_acquire_charger(
+        self,
+        identity: str,
+        password: str | None,
+        port: int,
+        user: str,
+        options: ChargerOptions | None = None,
+    ) -> Charger:
+        """Register a charger with the server on ``port`` (loading its saved state)."""
+        await self.allocator.async_load()
+        slot = self._chargers.get(identity)
+        if slot is not None and slot.port != port:
+            await self._drop_charger(identity)
+            slot = None
+        if slot is None:
+            charger = Charger(
+                identity,
+                password=password,
+                store=charger_store(self.hass, identity),
+                allocator=self.allocator,
+                options=options,
+                logger=LOGGER,
+            )
+            await charger.async_load()
+            slot = _ChargerSlot(charger, port)
+            self._chargers[identity] = slot
+        slot.charger.password = password or None
+        if options is not None:
+            slot.charger.options = options
+        slot.users.add(user)
+        server = self.server(port)
+        if server is not None:
+            server.add_charger(slot.charger)
+        self._discovered.discard(identity)
+        return slot.charger
+
+    async def async_release_charger(self, identity: str, user: str) -> None:
+        """Let go of a charger; the last user disconnects it."""
+        slot = self._chargers.get(identity)
+        if slot is None:
+            return
+        slot.users.discard(user)
+        if not slot.users:
+            await self._drop_charger(identity)
+
+    async def _drop_charger(self, identity: str) -> None:
+        slot = self._chargers.pop(identity)
+        server = self.server(slot.port)
+        if server is not None:
+            await server.remove_charger(identity)
+        else:
+            await slot.charger.async_shutdown()
+
+    @callback
+    def _on_unknown_charger(self, identity: str, remote: str, port: int) -> None:
+        """A charger we do not know connected: offer it to the owner (once per run)."""
+        if identity in self._discovered or len(self._discovered) >= MAX_DISCOVERED:
+            return
+        self._discovered.add(identity)
+        discovery_flow.async_create_flow(
+            self.hass,
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data={CONF_IDENTITY: identity, "remote": remote, "port": port},
+        )

@@ -1,0 +1,246 @@
+"""Sensors of a Webasto charger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+import re
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .chargeconnect import Charger
+from .chargeconnect.ocpp.charger import session_duration
+from .const import ERROR_CODE_OPTIONS, FIRMWARE_STATUS_OPTIONS, STATUS_OPTIONS
+from .coordinator import ChargeConnectConfigEntry, ChargeConnectCoordinator
+from .entity import ChargeConnectEntity
+
+PARALLEL_UPDATES = 0
+
+
+def _snake(value: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", value).lower()
+
+
+def _status(charger: Charger) -> str:
+    if not charger.online:
+        return "offline"
+    value = _snake(charger.status.value).replace("e_v_s_e", "evse").replace("e_v", "ev")
+    return value if value in STATUS_OPTIONS else "unknown"
+
+
+def _error_code(charger: Charger) -> str:
+    value = _snake(charger.error_code).replace("e_v_", "ev_")
+    return value if value in ERROR_CODE_OPTIONS else "other_error"
+
+
+def _firmware_status(charger: Charger) -> str | None:
+    if charger.firmware_status is None:
+        return None
+    value = _snake(charger.firmware_status)
+    return value if value in FIRMWARE_STATUS_OPTIONS else None
+
+
+def _kwh(value: float | None) -> float | None:
+    return None if value is None else round(value / 1000.0, 3)
+
+
+def _lifetime_energy(charger: Charger) -> float | None:
+    if charger.energy.last_register_wh is None:
+        return None  # nothing measured yet
+    return _kwh(charger.energy.lifetime_wh)
+
+
+def _session_energy(charger: Charger) -> float | None:
+    session = charger.session
+    return None if session is None else _kwh(session.energy_wh)
+
+
+def _session_duration(charger: Charger) -> float | None:
+    duration = session_duration(charger.session, charger.measurements.timestamp)
+    return None if duration is None else round(duration.total_seconds() / 60.0, 1)
+
+
+def _session_start(charger: Charger) -> datetime | None:
+    session = charger.session
+    return None if session is None else session.start_time
+
+
+def _id_tag(charger: Charger) -> str | None:
+    tx = charger.active_transaction
+    return None if tx is None else tx.id_tag
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeConnectSensorDescription(SensorEntityDescription):
+    """A sensor and how to read it from the charger."""
+
+    value_fn: Callable[[Charger], StateType | datetime]
+    requires_online: bool = True
+
+
+SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
+    ChargeConnectSensorDescription(
+        key="status",
+        translation_key="status",
+        device_class=SensorDeviceClass.ENUM,
+        options=STATUS_OPTIONS,
+        value_fn=_status,
+        requires_online=False,
+    ),
+    ChargeConnectSensorDescription(
+        key="error_code",
+        translation_key="error_code",
+        device_class=SensorDeviceClass.ENUM,
+        options=ERROR_CODE_OPTIONS,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_error_code,
+    ),
+    ChargeConnectSensorDescription(
+        key="power",
+        translation_key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        value_fn=lambda c: c.measurements.power_w,
+    ),
+    *(
+        ChargeConnectSensorDescription(
+            key=f"current_{phase.lower()}",
+            translation_key=f"current_{phase.lower()}",
+            device_class=SensorDeviceClass.CURRENT,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            suggested_display_precision=1,
+            value_fn=lambda c, p=phase: c.measurements.current_a.get(p),  # type: ignore[misc]
+        )
+        for phase in ("L1", "L2", "L3")
+    ),
+    ChargeConnectSensorDescription(
+        key="voltage",
+        translation_key="voltage",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=0,
+        value_fn=lambda c: c.measurements.voltage,
+    ),
+    ChargeConnectSensorDescription(
+        key="energy",
+        translation_key="energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda c: (
+            _kwh(c.energy.lifetime_wh) if c.energy.last_register_wh is not None else None
+        ),
+        requires_online=False,
+    ),
+    ChargeConnectSensorDescription(
+        key="session_energy",
+        translation_key="session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_session_energy,
+        requires_online=False,
+    ),
+    ChargeConnectSensorDescription(
+        key="session_duration",
+        translation_key="session_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        value_fn=_session_duration,
+        requires_online=False,
+    ),
+    ChargeConnectSensorDescription(
+        key="session_start",
+        translation_key="session_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_session_start,
+        requires_online=False,
+    ),
+    ChargeConnectSensorDescription(
+        key="current_offered",
+        translation_key="current_offered",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
+        value_fn=lambda c: c.measurements.current_offered_a,
+    ),
+    ChargeConnectSensorDescription(
+        key="id_tag",
+        translation_key="id_tag",
+        value_fn=_id_tag,
+    ),
+    ChargeConnectSensorDescription(
+        key="last_heartbeat",
+        translation_key="last_heartbeat",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda c: c.last_heartbeat,
+        requires_online=False,
+    ),
+    ChargeConnectSensorDescription(
+        key="firmware_status",
+        translation_key="firmware_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=FIRMWARE_STATUS_OPTIONS,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_firmware_status,
+        requires_online=False,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ChargeConnectConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the charger's sensors."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(ChargeConnectSensor(coordinator, d) for d in SENSORS)
+
+
+class ChargeConnectSensor(ChargeConnectEntity, SensorEntity):
+    """A sensor of a Webasto charger."""
+
+    entity_description: ChargeConnectSensorDescription
+
+    def __init__(
+        self, coordinator: ChargeConnectCoordinator, description: ChargeConnectSensorDescription
+    ) -> None:
+        super().__init__(coordinator, description)
+        self._requires_online = description.requires_online
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The sensor's value."""
+        return self.entity_description.value_fn(self.charger)
+
+    def state_signature(self) -> object:
+        """Only the value matters."""
+        return self.native_value
