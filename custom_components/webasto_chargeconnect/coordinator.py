@@ -39,6 +39,7 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
     """
 
     config_entry: ChargeConnectConfigEntry
+    throttle = UPDATE_THROTTLE
 
     def __init__(
         self, hass: HomeAssistant, entry: ChargeConnectConfigEntry, charger: Charger
@@ -69,7 +70,7 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
         if self._timer is not None:
             return
         now = self.hass.loop.time()
-        wait = self._last_push + UPDATE_THROTTLE - now
+        wait = self._last_push + self.throttle - now
         if wait <= 0:
             self._push()
         else:

@@ -64,8 +64,15 @@ def _ssl_context(certfile: str, keyfile: str) -> ssl.SSLContext:
 class ChargeConnectHub:
     """Owns the OCPP servers and chargers of this Home Assistant."""
 
-    # Tests may shorten this (a real Webasto Next is given a few seconds).
+    # How long a new connection may take to send BootNotification before we trigger it
+    # (the Webasto Next does not resend it on reconnect).
     boot_wait = 5.0
+    # The address to listen on: all interfaces (chargers are on the LAN).
+    host: str | None = None
+    # Websocket ping interval (a charger that stops answering is offline after 1.5x this)
+    # and how long a charger may take to answer a command.
+    ping_interval = 30.0
+    call_timeout = 30.0
 
     def __init__(self, hass: HomeAssistant) -> None:
         self.hass = hass
@@ -107,13 +114,15 @@ class ChargeConnectHub:
                     f"Cannot load the TLS certificate: {err}", port=str(port), error=str(err)
                 ) from err
         server = CentralSystem(
-            None,
+            self.host,
             port,
             ssl_context=context,
             on_unknown_charger=lambda identity, remote: self._on_unknown_charger(
                 identity, remote, server.port
             ),
             boot_wait=self.boot_wait,
+            ping_interval=self.ping_interval,
+            call_timeout=self.call_timeout,
             logger=LOGGER,
         )
         await server.start()

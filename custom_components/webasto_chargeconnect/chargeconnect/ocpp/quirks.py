@@ -38,18 +38,16 @@ def detect_model(
     """Recognise the model from BootNotification and GetConfiguration."""
     vendor = (info.vendor or "").lower()
     model = (info.model or "").lower()
-    if "next" in model or identity.upper().startswith("NEXT-"):
+    if "next" in model:
         return ChargerModel.NEXT
-    if (
-        "unite" in model
-        or "evc04" in model
-        or "vestel" in vendor
-        or "FreeModeActive" in configuration
-        or "LedDimmingLevel" in configuration
-    ):
+    if "unite" in model or "evc04" in model or "vestel" in vendor:
         return ChargerModel.UNITE
     if "live" in model or "bender" in vendor or "ebee" in vendor:
         return ChargerModel.LIVE
+    if "FreeModeActive" in configuration or "LedDimmingLevel" in configuration:
+        return ChargerModel.UNITE  # the Vestel key set
+    if not model and identity.upper().startswith("NEXT-"):
+        return ChargerModel.NEXT  # before its first BootNotification
     return ChargerModel.GENERIC
 
 

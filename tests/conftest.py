@@ -1,0 +1,198 @@
+"""Fixtures: a real OCPP server inside Home Assistant, real simulated chargers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+
+# Import before the plugin's testing_config shadows the package ("Integration not found").
+import custom_components.webasto_chargeconnect  # noqa: F401
+from custom_components.webasto_chargeconnect.const import DOMAIN
+from custom_components.webasto_chargeconnect.coordinator import ChargeConnectCoordinator
+from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
+from homeassistant.const import CONF_PASSWORD, CONF_PORT
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers.event import async_track_state_change_event
+from webasto_sim import SimulatedCharger
+
+IDENTITY = "NEXT-WS123456"
+PASSWORD = "s3cret-Passw0rd"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom integrations in every test."""
+
+
+@pytest.fixture(autouse=True)
+def local_server() -> Iterator[None]:
+    """Listen on 127.0.0.1 only, and trigger BootNotification quickly."""
+    with (
+        patch.object(ChargeConnectHub, "host", "127.0.0.1"),
+        patch.object(ChargeConnectHub, "boot_wait", 0.5),
+        patch.object(ChargeConnectCoordinator, "throttle", 0.0),
+    ):
+        yield
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots in Home Assistant's format."""
+    from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Enable entities that are disabled by default."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=lambda: property(lambda self: True),
+    ):
+        yield
+
+
+def make_entry(
+    identity: str = IDENTITY, password: str | None = PASSWORD, **options: Any
+) -> MockConfigEntry:
+    """A config entry for a charger on a free port."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Webasto {identity}",
+        unique_id=identity,
+        data={
+            "identity": identity,
+            CONF_PASSWORD: password,
+            CONF_PORT: 0,
+            "ssl_certfile": None,
+            "ssl_keyfile": None,
+        },
+        options=options,
+    )
+
+
+@pytest.fixture
+async def entry(hass: HomeAssistant, socket_enabled: None) -> MockConfigEntry:
+    """A loaded charger entry (the charger itself is not connected yet)."""
+    config_entry = make_entry()
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry
+
+
+def url_of(entry: MockConfigEntry, prefix: str = "/ocpp") -> str:
+    """The base URL a simulated charger connects to (the identity is appended)."""
+    return f"ws://127.0.0.1:{entry.runtime_data.port}{prefix}"
+
+
+@pytest.fixture
+async def make_sim() -> AsyncIterator[Callable[..., SimulatedCharger]]:
+    """Create simulated chargers; all are disconnected at the end."""
+    sims: list[SimulatedCharger] = []
+
+    def factory(
+        entry: MockConfigEntry,
+        profile: str = "next",
+        identity: str = IDENTITY,
+        password: str | None = PASSWORD,
+        **kwargs: Any,
+    ) -> SimulatedCharger:
+        sim = SimulatedCharger(url_of(entry), identity, profile, password=password, **kwargs)
+        sims.append(sim)
+        return sim
+
+    yield factory
+    for sim in sims:
+        await sim.disconnect()
+
+
+@pytest.fixture
+async def online_sim(
+    hass: HomeAssistant, entry: MockConfigEntry, make_sim: Callable[..., SimulatedCharger]
+) -> SimulatedCharger:
+    """A booted Webasto Next, connected and set up."""
+    sim = make_sim(entry)
+    await sim.connect()
+    await sim.boot()
+    await sim.status("Available")
+    await wait_configured(hass, entry)
+    return sim
+
+
+async def wait_configured(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Wait until the post-connect setup (GetConfiguration, settings) has run."""
+    charger = entry.runtime_data.charger
+    await wait_until(hass, lambda: charger.configured)
+
+
+async def wait_until(
+    hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 10.0
+) -> None:
+    """Wait for a condition on the charger, woken by its change notifications."""
+    from custom_components.webasto_chargeconnect.chargeconnect import Charger
+
+    chargers: list[Charger] = [
+        e.runtime_data.charger
+        for e in hass.config_entries.async_entries(DOMAIN)
+        if getattr(e, "runtime_data", None) is not None
+    ]
+    changed = asyncio.Event()
+    removers = [c.add_listener(changed.set) for c in chargers]
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                changed.clear()
+                await changed.wait()
+    finally:
+        for remove in removers:
+            remove()
+    await hass.async_block_till_done()
+
+
+async def wait_for_state(
+    hass: HomeAssistant,
+    entity_id: str,
+    predicate: Callable[[State], bool] | str,
+    timeout: float = 10.0,
+) -> State:
+    """Wait (on state_changed events) until an entity's state satisfies ``predicate``."""
+    check: Callable[[State], bool]
+    if isinstance(predicate, str):
+        expected = predicate
+
+        def check(state: State) -> bool:
+            return state.state == expected
+    else:
+        check = predicate
+    current = hass.states.get(entity_id)
+    if current is not None and check(current):
+        return current
+    future: asyncio.Future[State] = hass.loop.create_future()
+
+    @callback
+    def listener(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is not None and check(new) and not future.done():
+            future.set_result(new)
+
+    unsub = async_track_state_change_event(hass, [entity_id], listener)
+    try:
+        async with asyncio.timeout(timeout):
+            return await future
+    except TimeoutError:
+        raise AssertionError(
+            f"{entity_id} never matched; last state {hass.states.get(entity_id)}"
+        ) from None
+    finally:
+        unsub()
+
+
+Waiter = Callable[..., Awaitable[State]]
