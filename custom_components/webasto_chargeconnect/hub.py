@@ -11,7 +11,8 @@ import ssl
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.storage import Store
 from homeassistant.util import slugify
@@ -82,6 +83,7 @@ class ChargeConnectHub:
         self._servers: dict[int, _ServerSlot] = {}
         self._chargers: dict[str, _ChargerSlot] = {}
         self._discovered: set[str] = set()
+        self._stop_listener: CALLBACK_TYPE | None = None
 
     def server(self, port: int) -> CentralSystem | None:
         """The running server on a port."""
@@ -127,7 +129,20 @@ class ChargeConnectHub:
         )
         await server.start()
         self._servers[server.port] = _ServerSlot(server, tls, {user})
+        if self._stop_listener is None:
+            self._stop_listener = self.hass.bus.async_listen_once(
+                EVENT_HOMEASSISTANT_STOP, self._async_on_stop
+            )
         return server
+
+    async def _async_on_stop(self, _event: Event) -> None:
+        """Home Assistant stops: save every charger and close every connection."""
+        self._stop_listener = None
+        servers = list(self._servers.values())
+        self._servers.clear()
+        self._chargers.clear()
+        for slot in servers:
+            await slot.server.stop()
 
     async def async_release_server(self, port: int, user: str) -> None:
         """Let go of a server; the last user stops it."""
@@ -138,6 +153,9 @@ class ChargeConnectHub:
         if not slot.users:
             del self._servers[port]
             await slot.server.stop()
+            if not self._servers and self._stop_listener is not None:
+                self._stop_listener()
+                self._stop_listener = None
 
     async def async_acquire_charger(
         self,

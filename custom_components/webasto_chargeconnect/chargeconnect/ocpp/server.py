@@ -291,10 +291,17 @@ class CentralSystem:
                 elif message.type is WSMsgType.BINARY:
                     await connection.handle_frame(message.data.decode("utf-8", "replace"))
                 elif message.type is WSMsgType.ERROR:
+                    # E.g. no pong in time: the charger is gone.
                     self._logger.info("%s: websocket error: %s", charger.identity, ws.exception())
+                    break
         except Exception:
             self._logger.exception("%s: connection failed", charger.identity)
         finally:
+            # aiohttp re-arms its ping timer after handing over an ERROR message even
+            # though the socket is closed; cancel it so nothing outlives the connection.
+            cancel_heartbeat = getattr(ws, "_cancel_heartbeat", None)
+            if callable(cancel_heartbeat):
+                cancel_heartbeat()
             self._sockets.discard(ws)
             charger.detach(connection)
             if charger.connection is None:
