@@ -31,6 +31,7 @@ class MiniCentralSystem:
     def __init__(self) -> None:
         self.password: str | None = None
         self.whole_seconds = False  # currentTime without fractional seconds
+        self.ws_heartbeat: float | None = None  # server-side websocket pings
         self.frames: list[tuple[str, list[Any]]] = []
         self.close_codes: list[tuple[str, int | None]] = []
         self.sockets: dict[str, web.WebSocketResponse] = {}
@@ -82,10 +83,12 @@ class MiniCentralSystem:
             expected = aiohttp.BasicAuth(identity, self.password).encode()
             if request.headers.get("Authorization") != expected:
                 raise web.HTTPUnauthorized
-        ws = web.WebSocketResponse(protocols=("ocpp1.6",))
+        ws = web.WebSocketResponse(protocols=("ocpp1.6",), heartbeat=self.ws_heartbeat)
         await ws.prepare(request)
         self.sockets[identity] = ws
         async for msg in ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                break
             try:
                 frame = json.loads(msg.data)
                 kind, unique_id = frame[0], frame[1]
@@ -103,6 +106,7 @@ class MiniCentralSystem:
                     await ws.send_json([3, unique_id, payload])
             elif unique_id in self._replies:
                 self._replies.pop(unique_id).set_result(frame)
+        await ws.close()
         async with self._changed:
             self.close_codes.append((identity, ws.close_code))
             self._changed.notify_all()
@@ -532,6 +536,19 @@ async def test_raw_frames_and_response_delay(
     assert received.unique_id == unique_id
     with pytest.raises(TimeoutError):
         await sim.wait_for_call("Reset", timeout=0.05)
+
+
+# aiohttp's server re-arms its heartbeat timer after a pong timeout: not ours to clean up.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_unanswered_pings_get_the_charger_dropped(
+    central: MiniCentralSystem, make_sim: Callable[..., SimulatedCharger]
+) -> None:
+    central.ws_heartbeat = 0.1
+    sim = make_sim()
+    sim.answer_pings = False
+    await sim.connect()
+    assert await sim.wait_closed() == 1006
+    assert await central.wait_closed() == [1006]
 
 
 def test_profiles_are_consistent() -> None:

@@ -1,0 +1,938 @@
+"""A simulated OCPP 1.6J charge point on a real aiohttp websocket.
+
+`SimulatedCharger` keeps the charger's state (configuration, energy register, transaction,
+charging limit, connector status) and exposes every charger-initiated message as an
+awaitable method. Calls from the central system are answered by `ChargePointSession`
+(see `session.py`), which records them in `received` before answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+import json
+import logging
+import re
+import ssl as ssl_module
+from types import EllipsisType
+from typing import Any
+import uuid
+
+import aiohttp
+from ocpp.exceptions import OccurenceConstraintViolationError, OCPPError
+from ocpp.v16 import call
+
+from .profiles import PROFILES, Profile
+from .session import ChargePointSession
+
+VOLTAGE = 230.0
+_FRACTIONAL_TIME = re.compile(r"\.\d+(Z$|[+-])")
+_RATE_UNITS = {"Current": "A", "Power": "W"}
+_RECONNECT_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, OCPPError)
+
+Followup = Callable[[], Coroutine[Any, Any, None]]
+
+
+def iso_utc(moment: datetime | str | None = None) -> str:
+    """Format a timestamp as UTC ISO 8601 with milliseconds and a Z (strings pass through)."""
+    if isinstance(moment, str):
+        return moment
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class ReceivedCall:
+    """A Call the central system sent, with its payload exactly as on the wire (camelCase)."""
+
+    action: str
+    payload: dict[str, Any]
+    unique_id: str
+
+
+class ConnectionClosedError(ConnectionError):
+    """The websocket closed while reading."""
+
+
+class WebSocketAdapter:
+    """The `send`/`recv` pair ocpp's ChargePoint expects, on top of an aiohttp websocket."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, answer_pings: Callable[[], bool]):
+        self.ws = ws
+        self._answer_pings = answer_pings
+
+    async def send(self, text: str) -> None:
+        await self.ws.send_str(text)
+
+    async def recv(self) -> str:
+        while True:
+            msg = await self.ws.receive()
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                return str(msg.data)
+            if msg.type is aiohttp.WSMsgType.BINARY:
+                return bytes(msg.data).decode("utf-8", "replace")
+            if msg.type is aiohttp.WSMsgType.PING:
+                if self._answer_pings():
+                    await self.ws.pong(msg.data)
+                continue
+            if msg.type is aiohttp.WSMsgType.PONG:
+                continue
+            raise ConnectionClosedError(f"websocket closed ({msg.type.name})")
+
+    def abort(self) -> None:
+        """Kill the TCP connection without a close frame (simulated network loss)."""
+        connection = self.ws._response.connection
+        if connection is not None and connection.transport is not None:
+            connection.transport.abort()
+
+
+@dataclass(eq=False)
+class _Link:
+    """One websocket connection and the tasks serving it."""
+
+    http: aiohttp.ClientSession
+    adapter: WebSocketAdapter
+    session: ChargePointSession
+    closed: asyncio.Future[int]
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    incoming: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    pending: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    worker: asyncio.Task[None] | None = None
+    local_close_code: int | None = None
+    graceful_close: bool = False
+    reconnect_after: bool = True
+
+
+class SimulatedCharger:
+    """An OCPP 1.6J charge point talking to a central system over a real websocket."""
+
+    def __init__(  # noqa: PLR0917
+        self,
+        url: str,
+        identity: str,
+        profile: Profile | str = "next",
+        password: str | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        boot_on_connect: bool | None = None,
+        connectors: int = 1,
+        *,
+        call_timeout: float = 30.0,
+        ws_heartbeat: float | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.profile = PROFILES[profile] if isinstance(profile, str) else profile
+        self.identity = identity
+        base = url.rstrip("/")
+        self.url = base if base.endswith(f"/{identity}") else f"{base}/{identity}"
+        self.password = password
+        self.ssl = ssl
+        # True: boot on every connect; False: never boot by itself; None: the first boot is
+        # manual (`boot()`), later reconnects follow the profile (`Profile.boot_on_reconnect`).
+        self.boot_on_connect = boot_on_connect
+        self.connectors = connectors
+        self.call_timeout = call_timeout
+        self.ws_heartbeat = ws_heartbeat
+        self.log = logger or logging.getLogger(f"webasto_sim.{identity}")
+        self.frame_log = logging.getLogger("webasto_sim.frames")
+
+        self.configuration: dict[str, str] = dict(self.profile.configuration)
+        if "NumberOfConnectors" in self.configuration:
+            self.configuration["NumberOfConnectors"] = str(connectors)
+        self.register_wh: float = self.profile.initial_register_wh
+        self.transaction_id: int | None = None
+        self.id_tag: str | None = None
+        self.id_tag_status: str | None = None
+        self.tx_connector = 1
+        self.current_limit_a: float | None = None
+        self.charging_profiles: list[dict[str, Any]] = []  # snake_case, as ocpp hands them over
+        self.connector_status: dict[int, str] = dict.fromkeys(range(connectors + 1), "Available")
+        self.available = True
+        self.online = False
+        self.close_code: int | None = None
+        self.connection_count = 0
+        self.boot_status: str | None = None
+        self.heartbeat_interval = int(self.configuration.get("HeartbeatInterval", "300"))
+        self.rejected_time = False
+        self.offline_queue: list[Any] = []
+        self.last_stop_reason: str | None = None
+
+        # Knobs for tests.
+        self.received: list[ReceivedCall] = []
+        self.response_delay: float = 0.0
+        self.reply_to: dict[str, str] = {}
+        self.reject_charging_profiles = False
+        self.auto_reconnect = False
+        self.answer_pings = True
+
+        self._link: _Link | None = None
+        self._offline = False
+        self._stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()
+        self._consumed: set[int] = set()
+        self._raw_replies: asyncio.Queue[list[Any]] = asyncio.Queue()
+        self._followups: list[Followup] = []
+        self._plugged: set[int] = set()
+        self._pending_unavailable: set[int] = set()
+
+    async def __aenter__(self) -> SimulatedCharger:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.disconnect()
+
+    # ------------------------------------------------------------------ derived state
+
+    @property
+    def serial_number(self) -> str:
+        """Serial number derived from the identity: "NEXT-WS123456" -> "WS123456"."""
+        return self.identity.split("-", 1)[-1][:25]
+
+    @property
+    def meter_interval(self) -> int:
+        return int(self.configuration.get("MeterValueSampleInterval", "60") or 0) or 60
+
+    @property
+    def offered_current_a(self) -> float:
+        limit = self.current_limit_a
+        return (
+            self.profile.max_current_a if limit is None else min(limit, self.profile.max_current_a)
+        )
+
+    def nominal_power_w(self) -> float:
+        """Power drawn right now: phases x 230 V x offered current while charging, else 0."""
+        if (
+            self.transaction_id is None
+            or self.connector_status.get(self.tx_connector) != "Charging"
+        ):
+            return 0.0
+        return self.profile.phases * VOLTAGE * self.offered_current_a
+
+    # ------------------------------------------------------------------ connection
+
+    async def connect(self) -> None:
+        """Open the websocket (raises aiohttp.WSServerHandshakeError on 4xx) and serve it."""
+        await self._open()
+        if self.boot_on_connect:
+            await self.boot()
+
+    async def _open(self) -> None:
+        if self._link is not None and not self._link.finished.is_set():
+            raise RuntimeError(f"{self.identity} is already connected")
+        self._stopping = False
+        http = aiohttp.ClientSession()
+        auth = aiohttp.BasicAuth(self.identity, self.password) if self.password else None
+        try:
+            ws = await http.ws_connect(
+                self.url,
+                protocols=("ocpp1.6",),
+                auth=auth,
+                heartbeat=self.ws_heartbeat,
+                autoping=False,
+                ssl=self.ssl if self.ssl is not None else True,
+            )
+        except BaseException:
+            await http.close()
+            raise
+        adapter = WebSocketAdapter(ws, lambda: self.answer_pings)
+        loop = asyncio.get_running_loop()
+        link = _Link(http, adapter, ChargePointSession(self, adapter), loop.create_future())
+        self._link = link
+        self.online = True
+        self.close_code = None
+        self.connection_count += 1
+        self.log.info("connected to %s (subprotocol %s)", self.url, ws.protocol)
+        self._spawn(self._read(link))
+        link.worker = self._spawn(self._serve(link))
+        await self._notify()
+
+    async def disconnect(self) -> None:
+        """Close the websocket cleanly (code 1000) and stop every background task."""
+        self._stopping = True
+        await self._close_link(1000)
+        current = asyncio.current_task()
+        tasks = [task for task in self._tasks if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def wait_closed(self) -> int | None:
+        if self._link is not None:
+            await self._link.finished.wait()
+        return self.close_code
+
+    async def wait_connected(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until online and at least `count` connections were made since creation."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: self.online and self.connection_count >= count)
+
+    async def drop(self) -> None:
+        """Simulate network loss: the TCP connection dies without a close frame."""
+        link = self._link
+        if link is None or link.closed.done():
+            return
+        self.online = False
+        link.local_close_code = 1006
+        link.adapter.abort()
+        await link.finished.wait()
+
+    def go_offline(self) -> None:
+        """Lose the network and stay offline (no reconnect) until `reconnect()`."""
+        self._offline = True
+        self.online = False
+        link = self._link
+        if link is not None and not link.closed.done():
+            link.local_close_code = 1006
+            link.reconnect_after = False
+            link.adapter.abort()
+
+    async def reconnect(self, boot: bool | None = None) -> None:
+        """Connect again, boot if the profile does, then replay the offline queue in order."""
+        self._offline = False
+        old = self._link
+        if old is not None:
+            if not old.closed.done():
+                await self._close_link(1000)
+            await old.finished.wait()
+        await self._open()
+        if boot is None:
+            boot = self.boot_on_connect
+            if boot is None:
+                boot = self.profile.boot_on_reconnect
+        if boot:
+            await self.boot()
+            for connector in range(1, self.connectors + 1):
+                await self.status(self.connector_status[connector], connector)
+        while self.offline_queue and self.online:
+            await self._call(self.offline_queue[0])
+            self.offline_queue.pop(0)
+
+    async def _close_link(self, code: int, reconnect_after: bool = False) -> None:
+        link = self._link
+        if link is None:
+            return
+        if not link.closed.done() and link.local_close_code is None:  # not already aborting
+            self.online = False
+            link.local_close_code = code
+            link.reconnect_after = reconnect_after
+            link.graceful_close = True
+            await link.adapter.ws.close(code=code)
+            await link.http.close()
+        await link.finished.wait()
+
+    async def _read(self, link: _Link) -> None:
+        try:
+            while True:
+                await self._dispatch(link, await link.adapter.recv())
+        except (ConnectionError, aiohttp.ClientError) as err:
+            self.log.debug("receive loop ended: %s", err)
+        finally:
+            await self._link_lost(link)
+
+    async def _dispatch(self, link: _Link, text: str) -> None:
+        self.frame_log.info("%s: receive %s", self.identity, text)
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            self.log.warning("ignoring a frame that is not JSON: %.200s", text)
+            return
+        if not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str):
+            self._raw_replies.put_nowait(frame if isinstance(frame, list) else [frame])
+            return
+        if frame[0] == 2 and len(frame) >= 4:
+            payload = frame[3] if isinstance(frame[3], dict) else {}
+            self.received.append(ReceivedCall(str(frame[2]), payload, frame[1]))
+            await self._notify()
+            link.incoming.put_nowait(text)
+        elif frame[0] in (3, 4) and frame[1] in link.pending:
+            if frame[0] == 3 and isinstance(frame[2], dict):
+                link.pending[frame[1]] = frame[2]
+            await link.session.route_message(text)
+        else:
+            self._raw_replies.put_nowait(frame)
+
+    async def _serve(self, link: _Link) -> None:
+        """Answer the central system's calls one at a time, then start their follow-ups."""
+        while True:
+            text = await link.incoming.get()
+            if self.response_delay:
+                await asyncio.sleep(self.response_delay)
+            self._followups = []
+            try:
+                await link.session.route_message(text)
+            except (ConnectionError, aiohttp.ClientError) as err:
+                self.log.warning("could not answer %.80s: %s", text, err)
+                continue
+            except Exception:
+                self.log.exception("could not answer %.80s", text)
+                continue
+            followups, self._followups = self._followups, []
+            for followup in followups:
+                self._spawn(followup())
+
+    async def _link_lost(self, link: _Link) -> None:
+        code = link.local_close_code
+        if code is None:
+            code = link.adapter.ws.close_code or 1006
+        if self._link is link:
+            self.online = False
+            self.close_code = code
+        if not link.closed.done():
+            link.closed.set_result(code)
+        if link.worker is not None:
+            link.worker.cancel()
+        if not link.graceful_close:
+            await link.adapter.ws.close()
+            await link.http.close()
+        link.finished.set()
+        self.log.info("connection closed (code %s)", code)
+        await self._notify()
+        if self.auto_reconnect and link.reconnect_after and self._link is link:
+            self._start_reconnecting()
+
+    def _start_reconnecting(self) -> None:
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = self._spawn(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        delay = 1.0
+        while not (self._offline or self._stopping or self.online):
+            self.log.info("reconnecting in %.0f s", delay)
+            await asyncio.sleep(delay)  # back-off
+            try:
+                await self.reconnect()
+            except _RECONNECT_ERRORS as err:
+                self.log.warning("reconnect failed: %s", err)
+                delay = min(delay * 2, 60.0)
+            else:
+                delay = 1.0
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._guard(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _guard(self, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            await coro
+        except (ConnectionError, TimeoutError, OCPPError, aiohttp.ClientError) as err:
+            self.log.warning("background step failed: %r", err)
+        except Exception:
+            self.log.exception("background step crashed")
+
+    def _after(self, followup: Followup) -> None:
+        """Run `followup` once the response to the call being handled has been sent."""
+        self._followups.append(followup)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _call(self, payload: Any) -> dict[str, Any]:
+        """Send a Call through ocpp and return the response payload as on the wire."""
+        link = self._link
+        if link is None or not self.online or link.closed.done():
+            raise ConnectionError(f"{self.identity} is offline")
+        unique_id = str(uuid.uuid4())
+        link.pending[unique_id] = None
+        request = asyncio.ensure_future(
+            link.session.call(payload, suppress=False, unique_id=unique_id)
+        )
+        try:
+            await asyncio.wait((request, link.closed), return_when=asyncio.FIRST_COMPLETED)
+            if not request.done():
+                raise ConnectionError(f"connection lost waiting for {type(payload).__name__}")
+            request.result()  # raises the OCPPError of a CallError
+            return link.pending[unique_id] or {}
+        finally:
+            request.cancel()
+            link.pending.pop(unique_id, None)
+
+    async def _send_or_queue(self, payload: Any) -> dict[str, Any] | None:
+        if not self.online:
+            self.log.info("offline: queued %s", type(payload).__name__)
+            self.offline_queue.append(payload)
+            return None
+        return await self._call(payload)
+
+    async def _check_server_time(self, reply: dict[str, Any]) -> None:
+        """Webasto Next firmware drops the link if currentTime lacks fractional seconds."""
+        current_time = str(reply.get("currentTime", ""))
+        if self.profile.requires_fractional_time and not _FRACTIONAL_TIME.search(current_time):
+            self.rejected_time = True
+            self.log.warning("currentTime %r has no fractional seconds: dropping", current_time)
+            await self._close_link(1002, reconnect_after=True)
+
+    # ------------------------------------------------------------------ charger -> server
+
+    async def boot(self) -> dict[str, Any]:
+        serial = self.serial_number
+        reply = await self._call(
+            call.BootNotification(
+                charge_point_model=self.profile.model,
+                charge_point_vendor=self.profile.vendor,
+                charge_point_serial_number=serial,
+                charge_box_serial_number=serial,
+                firmware_version=self.profile.firmware,
+            )
+        )
+        self.boot_status = reply.get("status")
+        if self.boot_status == "Accepted" and reply.get("interval"):
+            self.heartbeat_interval = int(reply["interval"])
+        self.log.info("BootNotification: %s", self.boot_status)
+        await self._check_server_time(reply)
+        return reply
+
+    async def heartbeat(self) -> dict[str, Any]:
+        reply = await self._call(call.Heartbeat())
+        await self._check_server_time(reply)
+        return reply
+
+    async def authorize(self, id_tag: str) -> dict[str, Any]:
+        return await self._call(call.Authorize(id_tag=id_tag))
+
+    async def status(
+        self,
+        status: str,
+        connector_id: int = 1,
+        error_code: str = "NoError",
+        info: str | None = None,
+        timestamp: datetime | str | None = None,
+    ) -> None:
+        self.connector_status[connector_id] = status
+        if not self.online:
+            self.log.info("offline: connector %s is now %s (not sent)", connector_id, status)
+            return
+        self.log.info("connector %s: %s", connector_id, status)
+        await self._call(
+            call.StatusNotification(
+                connector_id=connector_id,
+                error_code=error_code,
+                status=status,
+                info=info,
+                timestamp=iso_utc(timestamp),
+            )
+        )
+
+    async def plug_in(self, connector_id: int = 1) -> None:
+        self._plugged.add(connector_id)
+        await self.status("Preparing", connector_id)
+
+    async def unplug(self, connector_id: int = 1) -> None:
+        if self.transaction_id is not None and self.tx_connector == connector_id:
+            await self.stop_transaction(reason="EVDisconnected")
+        self._plugged.discard(connector_id)
+        await self.status("Available" if self.available else "Unavailable", connector_id)
+
+    async def start_transaction(
+        self,
+        id_tag: str = "TAG",
+        connector_id: int = 1,
+        meter_start: int | None = None,
+        timestamp: datetime | str | None = None,
+    ) -> int:
+        if not self.online:
+            raise ConnectionError(f"{self.identity} cannot start a transaction while offline")
+        if self.transaction_id is not None:
+            raise RuntimeError(f"transaction {self.transaction_id} is still running")
+        if meter_start is not None:
+            self.register_wh = float(meter_start)
+        elif not self.profile.lifetime_register:
+            self.register_wh = 0.0
+        reply = await self._call(
+            call.StartTransaction(
+                connector_id=connector_id,
+                id_tag=id_tag,
+                meter_start=round(self.register_wh),
+                timestamp=iso_utc(timestamp),
+            )
+        )
+        self.transaction_id = int(reply["transactionId"])
+        self.id_tag = id_tag
+        self.id_tag_status = reply.get("idTagInfo", {}).get("status")
+        self.tx_connector = connector_id
+        self._plugged.add(connector_id)
+        self._recompute_limit()
+        self.log.info("transaction %s started (%s)", self.transaction_id, self.id_tag_status)
+        await self.status(self._charging_state(), connector_id)
+        return self.transaction_id
+
+    async def meter_values(  # noqa: PLR0917
+        self,
+        power_w: float | None = None,
+        energy_wh: float | None = None,
+        connector_id: int = 1,
+        timestamp: datetime | str | None = None,
+        extra: list[dict[str, Any]] | None = None,
+        transaction_id: int | EllipsisType | None = ...,
+        *,
+        context: str = "Sample.Periodic",
+    ) -> None:
+        """Send one full sample; without `energy_wh` the register advances by one interval."""
+        if power_w is None:
+            power_w = self.nominal_power_w()
+        if energy_wh is None:
+            self.register_wh += power_w * self.meter_interval / 3600
+        else:
+            self.register_wh = float(energy_wh)
+        payload = call.MeterValues(
+            connector_id=connector_id,
+            transaction_id=self.transaction_id if transaction_id is ... else transaction_id,
+            meter_value=[
+                {
+                    "timestamp": iso_utc(timestamp),
+                    "sampledValue": [*self._sampled_values(power_w, context), *(extra or [])],
+                }
+            ],
+        )
+        await self._send_or_queue(payload)
+
+    def _sampled_values(self, power_w: float, context: str) -> list[dict[str, Any]]:
+        def sample(
+            measurand: str, value: str, unit: str, phase: str | None = None
+        ) -> dict[str, Any]:
+            entry = {
+                "value": value,
+                "context": context,
+                "format": "Raw",
+                "measurand": measurand,
+                "location": "Outlet",
+                "unit": unit,
+            }
+            if phase:
+                entry["phase"] = phase
+            return entry
+
+        if self.profile.energy_unit == "kWh":
+            energy = f"{self.register_wh / 1000:.3f}"
+        else:
+            energy = f"{self.register_wh:.0f}"
+        power = f"{power_w / 1000:.3f}" if self.profile.power_unit == "kW" else f"{power_w:.0f}"
+        phases = self.profile.phases
+        amps = power_w / (VOLTAGE * phases)
+        values = [
+            sample("Energy.Active.Import.Register", energy, self.profile.energy_unit),
+            sample("Power.Active.Import", power, self.profile.power_unit),
+        ]
+        for index, phase in enumerate(("L1", "L2", "L3")):
+            values.append(
+                sample("Current.Import", f"{amps if index < phases else 0:.2f}", "A", phase)
+            )
+        for phase in ("L1-N", "L2-N", "L3-N"):
+            values.append(sample("Voltage", f"{VOLTAGE:.1f}", "V", phase))
+        values.append(sample("Current.Offered", f"{self.offered_current_a:.1f}", "A"))
+        return values
+
+    async def stop_transaction(
+        self,
+        reason: str = "Local",
+        meter_stop: int | None = None,
+        timestamp: datetime | str | None = None,
+        transaction_data: list[Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Stop the running transaction; while offline it is queued and None is returned."""
+        if self.transaction_id is None:
+            raise RuntimeError("no transaction is running")
+        if meter_stop is not None:
+            self.register_wh = float(meter_stop)
+        payload = call.StopTransaction(
+            meter_stop=round(self.register_wh),
+            timestamp=iso_utc(timestamp),
+            transaction_id=self.transaction_id,
+            reason=reason,
+            id_tag=self.id_tag,
+            transaction_data=transaction_data,
+        )
+        self.log.info("transaction %s stopped (%s)", self.transaction_id, reason)
+        self.last_stop_reason = reason
+        connector = self.tx_connector
+        self.transaction_id = None
+        self.id_tag = None
+        self.charging_profiles = [
+            p for p in self.charging_profiles if p["charging_profile_purpose"] != "TxProfile"
+        ]
+        self._recompute_limit()
+        reply = await self._send_or_queue(payload)
+        await self.status("Finishing", connector)
+        if connector in self._pending_unavailable:
+            await self._apply_availability([connector], operative=False)
+        return reply
+
+    async def charge(self, samples: int = 3, power_w: float = 11000.0, id_tag: str = "TAG") -> int:
+        """Plug in, start a transaction and send `samples` meter values; returns the tx id."""
+        await self.plug_in()
+        transaction_id = await self.start_transaction(id_tag)
+        for _ in range(samples):
+            await self.meter_values(power_w)
+        return transaction_id
+
+    async def firmware_status(self, status: str) -> None:
+        await self._call(call.FirmwareStatusNotification(status=status))
+
+    async def diagnostics_status(self, status: str) -> None:
+        await self._call(call.DiagnosticsStatusNotification(status=status))
+
+    # ------------------------------------------------------------------ raw frames & waiting
+
+    async def send_raw(self, text: str) -> None:
+        """Send a frame as is, bypassing ocpp; its reply goes to `next_raw_reply()`."""
+        if self._link is None or not self.online:
+            raise ConnectionError(f"{self.identity} is offline")
+        self.frame_log.info("%s: send raw %s", self.identity, text)
+        await self._link.adapter.send(text)
+
+    async def next_raw_reply(self, timeout: float = 5) -> list[Any]:
+        async with asyncio.timeout(timeout):
+            return await self._raw_replies.get()
+
+    async def wait_for_call(self, action: str, timeout: float = 10) -> ReceivedCall:
+        """Return the oldest not yet consumed call of `action`, waiting for one if needed."""
+        async with asyncio.timeout(timeout), self._changed:
+            while True:
+                for index, received in enumerate(self.received):
+                    if index not in self._consumed and received.action == action:
+                        self._consumed.add(index)
+                        return received
+                await self._changed.wait()
+
+    # ------------------------------------------------------------------ server -> charger logic
+
+    def _read_configuration(self, keys: list[str] | None) -> tuple[list[dict[str, Any]], list[str]]:
+        max_keys = int(self.configuration.get("GetConfigurationMaxKeys", "0") or 0)
+        if keys and max_keys and len(keys) > max_keys:
+            raise OccurenceConstraintViolationError(
+                description=f"GetConfiguration accepts at most {max_keys} key(s)"
+            )
+        known: list[dict[str, Any]] = []
+        unknown: list[str] = []
+        for key in keys or list(self.configuration):
+            if key not in self.configuration:
+                unknown.append(key)
+                continue
+            entry: dict[str, Any] = {"key": key, "readonly": key in self.profile.readonly_keys}
+            if key not in self.profile.write_only_keys:
+                entry["value"] = self.configuration[key]
+            known.append(entry)
+        return known, unknown
+
+    def _change_configuration(self, key: str, value: str) -> str:
+        if key not in self.configuration:
+            return "NotSupported"
+        current = self.configuration[key]
+        allowed = self.profile.allowed_values.get(key)
+        if key in self.profile.readonly_keys:
+            return "Rejected"
+        if allowed is not None:
+            if value not in allowed:
+                return "Rejected"
+        elif current.lower() in ("true", "false"):
+            if value.lower() not in ("true", "false"):
+                return "Rejected"
+            value = value.upper() if current.isupper() else value.lower()
+        elif current.isdigit() and not value.isdigit():
+            return "Rejected"
+        self.configuration[key] = value
+        if key == "HeartbeatInterval":
+            self.heartbeat_interval = int(value)
+        self.log.info("configuration %s = %s", key, value)
+        return "Accepted"
+
+    def _set_charging_profile(self, connector_id: int, profile: dict[str, Any]) -> str:
+        schedule = profile["charging_schedule"]
+        periods = schedule["charging_schedule_period"]
+        allowed_units = {
+            _RATE_UNITS.get(unit.strip(), unit.strip())
+            for unit in self.configuration.get("ChargingScheduleAllowedChargingRateUnit", "").split(
+                ","
+            )
+        }
+        max_periods = int(self.configuration.get("ChargingScheduleMaxPeriods", "0") or 0)
+        purpose = profile["charging_profile_purpose"]
+        if (
+            self.reject_charging_profiles
+            or connector_id > self.connectors
+            or profile["stack_level"]
+            > int(self.configuration.get("ChargeProfileMaxStackLevel", "8"))
+            or schedule["charging_rate_unit"] not in allowed_units
+            or (max_periods and len(periods) > max_periods)
+            or (purpose == "TxProfile" and self.transaction_id is None)
+        ):
+            return "Rejected"
+        kept = [
+            p
+            for p in self.charging_profiles
+            if p["charging_profile_id"] != profile["charging_profile_id"]
+            and not (
+                p["charging_profile_purpose"] == purpose
+                and p["stack_level"] == profile["stack_level"]
+                and p["connector_id"] == connector_id
+            )
+        ]
+        if len(kept) >= int(self.configuration.get("MaxChargingProfilesInstalled", "10")):
+            return "Rejected"
+        self.charging_profiles = [*kept, {**profile, "connector_id": connector_id}]
+        self._recompute_limit()
+        self.log.info("charging limit now %s A", self.current_limit_a)
+        return "Accepted"
+
+    def _clear_charging_profiles(
+        self,
+        profile_id: int | None,
+        connector_id: int | None,
+        purpose: str | None,
+        stack_level: int | None,
+    ) -> str:
+        def matches(p: dict[str, Any]) -> bool:
+            return (
+                (profile_id is None or p["charging_profile_id"] == profile_id)
+                and (connector_id is None or p["connector_id"] == connector_id)
+                and (purpose is None or p["charging_profile_purpose"] == purpose)
+                and (stack_level is None or p["stack_level"] == stack_level)
+            )
+
+        self.charging_profiles = [p for p in self.charging_profiles if not matches(p)]
+        self._recompute_limit()
+        self.log.info("charging limit now %s A", self.current_limit_a)
+        return "Accepted"
+
+    def _recompute_limit(self) -> None:
+        """TxProfile (else TxDefaultProfile), capped by ChargePointMaxProfile; first period."""
+
+        def top(purpose: str) -> float | None:
+            candidates = [
+                p
+                for p in self.charging_profiles
+                if p["charging_profile_purpose"] == purpose
+                and p.get("transaction_id") in (None, self.transaction_id)
+            ]
+            if not candidates:
+                return None
+            schedule = max(candidates, key=lambda p: p["stack_level"])["charging_schedule"]
+            period = min(schedule["charging_schedule_period"], key=lambda p: p["start_period"])
+            limit = float(period["limit"])
+            if schedule["charging_rate_unit"] == "W":
+                limit /= VOLTAGE * (period.get("number_phases") or self.profile.phases)
+            return round(limit, 1)
+
+        tx_limit = top("TxProfile") if self.transaction_id is not None else None
+        if tx_limit is None:
+            tx_limit = top("TxDefaultProfile")
+        limits = [v for v in (top("ChargePointMaxProfile"), tx_limit) if v is not None]
+        self.current_limit_a = min(limits) if limits else None
+
+    def _charging_state(self) -> str:
+        return "SuspendedEVSE" if self.current_limit_a == 0 else "Charging"
+
+    async def _apply_limit(self) -> None:
+        """Suspend at a 0 A limit, resume when the limit rises again."""
+        if self.transaction_id is None:
+            return
+        state = self.connector_status.get(self.tx_connector)
+        if state in ("Charging", "SuspendedEVSE") and state != self._charging_state():
+            await self.status(self._charging_state(), self.tx_connector)
+
+    async def _apply_availability(self, connectors: Iterable[int], operative: bool) -> None:
+        self.available = operative
+        for connector in connectors:
+            self._pending_unavailable.discard(connector)
+            if operative:
+                state = "Preparing" if connector in self._plugged else "Available"
+            else:
+                state = "Unavailable"
+            await self.status(state, connector)
+
+    def _change_availability(self, connector_id: int, kind: str) -> str:
+        if connector_id > self.connectors:
+            return "Rejected"
+        targets = list(range(1, self.connectors + 1)) if connector_id == 0 else [connector_id]
+        if (
+            kind == "Inoperative"
+            and self.transaction_id is not None
+            and self.tx_connector in targets
+        ):
+            self._pending_unavailable.update(targets)
+            return "Scheduled"
+        self._after(lambda: self._apply_availability(targets, operative=kind == "Operative"))
+        return "Accepted"
+
+    async def _remote_start(
+        self, id_tag: str, connector_id: int, profile: dict[str, Any] | None
+    ) -> None:
+        if self.configuration.get("AuthorizeRemoteTxRequests", "false").lower() == "true":
+            reply = await self.authorize(id_tag)
+            if reply.get("idTagInfo", {}).get("status") != "Accepted":
+                self.log.warning("remote start for %s not authorized", id_tag)
+                return
+        if self.connector_status.get(connector_id) != "Preparing":
+            await self.plug_in(connector_id)
+        transaction_id = await self.start_transaction(id_tag, connector_id)
+        if profile is not None:
+            self._set_charging_profile(connector_id, {**profile, "transaction_id": transaction_id})
+            await self._apply_limit()
+
+    async def _unlock(self, connector_id: int) -> None:
+        if self.transaction_id is not None and self.tx_connector == connector_id:
+            await self.stop_transaction(reason="UnlockCommand")
+
+    async def _reboot(self, kind: str) -> None:
+        self.log.info("%s reset", kind)
+        if self.transaction_id is not None:
+            await self.stop_transaction(reason=f"{kind}Reset")
+        await self._close_link(1000)
+        self._plugged.clear()
+        for connector in range(1, self.connectors + 1):
+            self.connector_status[connector] = "Available" if self.available else "Unavailable"
+        try:
+            await self.reconnect(boot=True)
+        except _RECONNECT_ERRORS as err:
+            self.log.warning("reconnect after reset failed: %s", err)
+            if self.auto_reconnect:
+                self._start_reconnecting()
+
+    async def _update_firmware(self) -> None:
+        for status in ("Downloading", "Downloaded", "Installing", "Installed"):
+            await self.firmware_status(status)
+
+    async def _upload_diagnostics(self) -> None:
+        for status in ("Uploading", "Uploaded"):
+            await self.diagnostics_status(status)
+
+    def _trigger(self, message: str, connector_id: int | None) -> Followup | None:
+        """The follow-up that sends a triggered message, None if it cannot be triggered."""
+        connectors = (
+            [connector_id] if connector_id is not None else list(range(self.connectors + 1))
+        )
+
+        async def statuses() -> None:
+            for connector in connectors:
+                await self.status(self.connector_status.get(connector, "Available"), connector)
+
+        async def meter_values() -> None:
+            power = self.nominal_power_w()
+            await self.meter_values(power, self.register_wh, connector_id or 1, context="Trigger")
+
+        async def boot() -> None:
+            await self.boot()
+
+        async def heartbeat() -> None:
+            await self.heartbeat()
+
+        triggers: dict[str, Followup] = {
+            "BootNotification": boot,
+            "Heartbeat": heartbeat,
+            "StatusNotification": statuses,
+            "MeterValues": meter_values,
+            "FirmwareStatusNotification": lambda: self.firmware_status("Idle"),
+            "DiagnosticsStatusNotification": lambda: self.diagnostics_status("Idle"),
+        }
+        return triggers.get(message)
