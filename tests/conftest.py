@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.const import CONF_PASSWORD, CONF_PORT
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -16,9 +19,6 @@ import custom_components.webasto_chargeconnect  # noqa: F401
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from custom_components.webasto_chargeconnect.coordinator import ChargeConnectCoordinator
 from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
-from homeassistant.const import CONF_PASSWORD, CONF_PORT
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
-from homeassistant.helpers.event import async_track_state_change_event
 from webasto_sim import SimulatedCharger
 
 IDENTITY = "NEXT-WS123456"

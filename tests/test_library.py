@@ -8,6 +8,7 @@ import decimal
 import json
 from pathlib import Path
 
+from ocpp.messages import get_validator
 import pytest
 
 from custom_components.webasto_chargeconnect.chargeconnect import (
@@ -23,7 +24,6 @@ from custom_components.webasto_chargeconnect.chargeconnect.timeutil import (
     format_ocpp_time,
     parse_ocpp_time,
 )
-from ocpp.messages import get_validator
 
 LIBRARY = Path(__file__).parent.parent / "custom_components/webasto_chargeconnect/chargeconnect"
 
@@ -221,6 +221,43 @@ FRAMES = [
     ),
     ("Authorize", {"idTag": "A" * 21}),
     ("Heartbeat", {}),
+    (
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "meterValue": [
+                {
+                    "timestamp": "2026-01-01T00:00:00Z",
+                    "sampledValue": [{"value": "1", "format": "Raw"}],
+                }
+            ],
+        },
+    ),
+    (
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "meterValue": [
+                {
+                    "timestamp": "2026-01-01T00:00:00Z",
+                    "sampledValue": [{"value": "1", "format": "Base64"}],
+                }
+            ],
+        },
+    ),
+    (
+        "StatusNotification",
+        {
+            "connectorId": 1,
+            "errorCode": "NoError",
+            "status": "Charging",
+            "timestamp": "2026-01-01 00:00",
+        },
+    ),
+    (
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "A", "meterStart": 0, "timestamp": "not a time"},
+    ),
     ("DataTransfer", {"vendorId": "Webasto", "data": "x"}),
     ("FirmwareStatusNotification", {"status": "Installed"}),
     ("DiagnosticsStatusNotification", {"status": "Nope"}),

@@ -7,6 +7,12 @@ import json
 from unittest.mock import patch
 
 import aiohttp
+from homeassistant.components.button import SERVICE_PRESS
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.const import ATTR_ENTITY_ID, CONF_PASSWORD
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -16,12 +22,6 @@ from custom_components.webasto_chargeconnect.chargeconnect import (
 )
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
-from homeassistant.components.button import SERVICE_PRESS
-from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
-from homeassistant.const import ATTR_ENTITY_ID, CONF_PASSWORD
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import HomeAssistantError
 from webasto_sim import SimulatedCharger
 
 from .conftest import IDENTITY, PASSWORD, url_of, wait_configured, wait_for_state, wait_until

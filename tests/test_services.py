@@ -6,6 +6,9 @@ from collections.abc import Callable
 import json
 from pathlib import Path
 
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -16,9 +19,6 @@ import voluptuous as vol
 import yaml
 
 from custom_components.webasto_chargeconnect.const import DOMAIN
-from homeassistant.const import EVENT_STATE_CHANGED
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from webasto_sim import SimulatedCharger
 
 from .conftest import PASSWORD, wait_configured, wait_for_state, wait_until

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
-from functools import wraps
+from collections.abc import Callable, Coroutine
+from functools import update_wrapper
 from typing import Any, Concatenate
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -26,15 +26,15 @@ def to_ha_error(err: ChargeConnectError) -> HomeAssistantError:
 
 
 def handle_errors[T, **P](
-    func: Callable[Concatenate[T, P], Awaitable[Any]],
+    func: Callable[Concatenate[T, P], Coroutine[Any, Any, Any]],
 ) -> Callable[Concatenate[T, P], Coroutine[Any, Any, None]]:
     """Decorate an entity action so library errors reach the user translated."""
 
-    @wraps(func)
-    async def wrapper(self: T, *args: P.args, **kwargs: P.kwargs) -> None:
+    async def wrapper(self: T, /, *args: P.args, **kwargs: P.kwargs) -> None:
         try:
             await func(self, *args, **kwargs)
         except ChargeConnectError as err:
             raise to_ha_error(err) from err
 
+    update_wrapper(wrapper, func)
     return wrapper

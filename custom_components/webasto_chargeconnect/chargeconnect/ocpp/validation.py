@@ -80,10 +80,28 @@ class SchemaError(Exception):
         self.description = description
 
 
+def _without_formats(node: Any) -> Any:
+    """Drop ``format`` rules: the ocpp package's validator does not check them either.
+
+    (A charger that sends a timestamp without a time zone must not be refused here
+    when the reference validator accepts it; we parse timestamps leniently ourselves.)
+    """
+    if isinstance(node, dict):
+        return {
+            k: _without_formats(v)
+            for k, v in node.items()
+            if not (k == "format" and isinstance(v, str))
+        }
+    if isinstance(node, list):
+        return [_without_formats(v) for v in node]
+    return node
+
+
 def _compile(name: str) -> Callable[[Any], Any]:
     schema = json.loads((_SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8-sig"))
     schema.pop("$schema", None)
     schema.pop("id", None)
+    schema = _without_formats(schema)
     return fastjsonschema.compile(schema)  # type: ignore[no-any-return,unused-ignore]
 
 
