@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from functools import update_wrapper
-from typing import Any, Concatenate
+from functools import wraps
+from typing import Any, cast
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
@@ -25,16 +25,14 @@ def to_ha_error(err: ChargeConnectError) -> HomeAssistantError:
     )
 
 
-def handle_errors[T, **P](
-    func: Callable[Concatenate[T, P], Coroutine[Any, Any, Any]],
-) -> Callable[Concatenate[T, P], Coroutine[Any, Any, None]]:
+def handle_errors[F: Callable[..., Coroutine[Any, Any, Any]]](func: F) -> F:
     """Decorate an entity action so library errors reach the user translated."""
 
-    async def wrapper(self: T, /, *args: P.args, **kwargs: P.kwargs) -> None:
+    @wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            await func(self, *args, **kwargs)
+            return await func(*args, **kwargs)
         except ChargeConnectError as err:
             raise to_ha_error(err) from err
 
-    update_wrapper(wrapper, func)
-    return wrapper
+    return cast(F, wrapper)
