@@ -338,3 +338,22 @@ async def test_discovery_of_configured_charger_aborts(
         data={"identity": "bad id/1", "remote": "127.0.0.1", "port": 8887},
     )
     assert result["reason"] == "invalid_identity"
+
+
+async def test_options_refused_by_charger(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A charger that refuses the interval keeps working; the owner finds it in the log."""
+    online_sim.reply_to["ChangeConfiguration"] = "Rejected"
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"meter_sample_interval": 45, "max_current": 20, "remote_start_tag": "HomeAssistant"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert "could not set the meter interval" in caplog.text
+    assert entry.runtime_data.charger.options.max_current_a == 20

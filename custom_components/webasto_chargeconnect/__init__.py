@@ -8,7 +8,7 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .chargeconnect import ChargerOptions, ServerStartError
+from .chargeconnect import ChargeConnectError, ChargerOptions, ServerStartError
 from .const import (
     CONF_IDENTITY,
     CONF_MAX_CURRENT,
@@ -20,6 +20,7 @@ from .const import (
     DEFAULT_PORT,
     DEFAULT_REMOTE_START_TAG,
     DOMAIN,
+    LOGGER,
 )
 from .coordinator import (
     ChargeConnectConfigEntry,
@@ -104,7 +105,11 @@ async def _async_options_updated(hass: HomeAssistant, entry: ChargeConnectConfig
     charger.options = options_from_entry(entry)
     interval = charger.options.meter_sample_interval
     if interval and interval != old_interval and charger.online:
-        await charger.change_configuration("MeterValueSampleInterval", str(interval))
+        try:
+            await charger.change_configuration("MeterValueSampleInterval", str(interval))
+        except ChargeConnectError as err:
+            # Not fatal: the interval is written again when the charger next connects.
+            LOGGER.warning("%s: could not set the meter interval: %s", charger.identity, err)
     entry.runtime_data.coordinator.async_set_updated_data(None)
 
 
