@@ -78,14 +78,26 @@ def make_entry(
     )
 
 
-@pytest.fixture
-async def entry(hass: HomeAssistant, socket_enabled: None) -> MockConfigEntry:
-    """A loaded charger entry (the charger itself is not connected yet)."""
-    config_entry = make_entry()
+async def setup_entry(hass: HomeAssistant, **kwargs: Any) -> MockConfigEntry:
+    """Add and load a charger entry (see make_entry for the arguments)."""
+    config_entry = make_entry(**kwargs)
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+async def connect_and_boot(sim: SimulatedCharger) -> SimulatedCharger:
+    """Open the simulated charger's websocket and send BootNotification."""
+    await sim.connect()
+    await sim.boot()
+    return sim
+
+
+@pytest.fixture
+async def entry(hass: HomeAssistant, socket_enabled: None) -> MockConfigEntry:
+    """A loaded charger entry (the charger itself is not connected yet)."""
+    return await setup_entry(hass)
 
 
 def url_of(entry: MockConfigEntry, prefix: str = "/ocpp") -> str:

@@ -18,7 +18,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
 
-from .conftest import IDENTITY, make_entry, wait_configured, wait_for_state, wait_until
+from .conftest import (
+    IDENTITY,
+    connect_and_boot,
+    setup_entry,
+    wait_configured,
+    wait_for_state,
+    wait_until,
+)
 
 E = "webasto_next_ws123456"
 
@@ -408,12 +415,8 @@ async def test_restart_mid_session(
     hass: HomeAssistant, make_sim: Callable[..., SimulatedCharger], socket_enabled: None
 ) -> None:
     """An open transaction survives a Home Assistant restart; its Stop closes it after."""
-    config_entry = make_entry()
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    sim = make_sim(config_entry)
-    await sim.connect()
-    await sim.boot()
+    config_entry = await setup_entry(hass)
+    sim = await connect_and_boot(make_sim(config_entry))
     tx_id = await sim.charge(samples=2, power_w=11000)
 
     # "Restart": unload, forget everything in memory, set up again on a new port.

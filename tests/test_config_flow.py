@@ -26,7 +26,14 @@ from custom_components.webasto_chargeconnect import config_flow
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
 
-from .conftest import IDENTITY, PASSWORD, make_entry, wait_configured, wait_until
+from .conftest import (
+    IDENTITY,
+    PASSWORD,
+    connect_and_boot,
+    setup_entry,
+    wait_configured,
+    wait_until,
+)
 
 USER_INPUT = {
     "identity": IDENTITY,
@@ -310,12 +317,8 @@ async def test_meter_interval_applied_on_connect(
     hass: HomeAssistant, socket_enabled: None, make_sim: Callable[..., SimulatedCharger]
 ) -> None:
     """The chosen meter interval is written whenever the charger connects."""
-    config_entry = make_entry(meter_sample_interval=15)
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    sim = make_sim(config_entry)
-    await sim.connect()
-    await sim.boot()
+    config_entry = await setup_entry(hass, meter_sample_interval=15)
+    sim = await connect_and_boot(make_sim(config_entry))
     call = await sim.wait_for_call("ChangeConfiguration")
     assert call.payload == {"key": "MeterValueSampleInterval", "value": "15"}
 

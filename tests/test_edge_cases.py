@@ -24,7 +24,7 @@ from custom_components.webasto_chargeconnect.coordinator import ChargeConnectCoo
 from webasto_sim import SimulatedCharger
 from webasto_sim.charger import iso_utc
 
-from .conftest import make_entry, wait_for_state, wait_until
+from .conftest import connect_and_boot, setup_entry, wait_for_state, wait_until
 
 E = "webasto_next_ws123456"
 
@@ -230,12 +230,8 @@ async def test_restored_state_after_restart(
     hass: HomeAssistant, socket_enabled: None, make_sim: Callable[..., SimulatedCharger]
 ) -> None:
     """The last session, heartbeat and firmware status come back after a restart."""
-    config_entry = make_entry()
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    sim = make_sim(config_entry)
-    await sim.connect()
-    await sim.boot()
+    config_entry = await setup_entry(hass)
+    sim = await connect_and_boot(make_sim(config_entry))
     await sim.heartbeat()
     await sim.firmware_status("Installed")
     await sim.charge(samples=2)

@@ -24,7 +24,16 @@ from custom_components.webasto_chargeconnect.const import DOMAIN
 from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
 from webasto_sim import SimulatedCharger
 
-from .conftest import IDENTITY, PASSWORD, url_of, wait_configured, wait_for_state, wait_until
+from .conftest import (
+    IDENTITY,
+    PASSWORD,
+    connect_and_boot,
+    setup_entry,
+    url_of,
+    wait_configured,
+    wait_for_state,
+    wait_until,
+)
 
 E = "webasto_next_ws123456"
 
@@ -232,14 +241,8 @@ async def test_dead_connection_detected(
 ) -> None:
     """A charger that stops answering pings goes offline."""
     with patch.object(ChargeConnectHub, "ping_interval", 0.2):
-        from .conftest import make_entry
-
-        config_entry = make_entry()
-        config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(config_entry.entry_id)
-        sim = make_sim(config_entry)
-        await sim.connect()
-        await sim.boot()
+        config_entry = await setup_entry(hass)
+        sim = await connect_and_boot(make_sim(config_entry))
         charger = config_entry.runtime_data.charger
         await wait_until(hass, lambda: charger.online)
         sim.answer_pings = False
@@ -253,14 +256,8 @@ async def test_command_timeout_and_offline(
 ) -> None:
     """A command the charger does not answer in time, or an offline charger, is a clear error."""
     with patch.object(ChargeConnectHub, "call_timeout", 0.3):
-        from .conftest import make_entry
-
-        config_entry = make_entry()
-        config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(config_entry.entry_id)
-        sim = make_sim(config_entry)
-        await sim.connect()
-        await sim.boot()
+        config_entry = await setup_entry(hass)
+        sim = await connect_and_boot(make_sim(config_entry))
         await wait_configured(hass, config_entry)
         sim.response_delay = 5
         with pytest.raises(HomeAssistantError) as err:
@@ -282,14 +279,8 @@ async def test_no_password_charger_accepted(
     hass: HomeAssistant, socket_enabled: None, make_sim: Callable[..., SimulatedCharger]
 ) -> None:
     """A charger set up without a password connects without credentials."""
-    from .conftest import make_entry
-
-    config_entry = make_entry(password=None)
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    sim = make_sim(config_entry, password=None)
-    await sim.connect()
-    await sim.boot()
+    config_entry = await setup_entry(hass, password=None)
+    await connect_and_boot(make_sim(config_entry, password=None))
     await wait_until(hass, lambda: config_entry.runtime_data.charger.online)
 
 
