@@ -126,6 +126,8 @@ async def test_remote_start_and_stop(
     call = await online_sim.wait_for_call("RemoteStartTransaction")
     assert call.payload == {"connectorId": 1, "idTag": "HomeAssistant"}
     await wait_for_state(hass, f"switch.{E}_charging", "on")
+    # The charger reports Charging once it has our transaction id.
+    await wait_for_state(hass, f"sensor.{E}_status", "charging")
     tx_id = entry.runtime_data.charger.active_transaction.transaction_id
 
     await hass.services.async_call(
