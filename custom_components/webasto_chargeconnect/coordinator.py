@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
@@ -51,6 +52,16 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
         self._device_info_key: tuple[str | None, ...] | None = None
         self.pushes = 0
         self.data = None
+        info = charger.info
+        # One DeviceInfo shared by all of the charger's entities.
+        self.device_info = DeviceInfo(
+            identifiers={(DOMAIN, charger.identity)},
+            name=f"Webasto {charger.identity}",
+            manufacturer=info.vendor or "Webasto",
+            model=info.model,
+            serial_number=info.serial or info.charge_box_serial,
+            sw_version=info.firmware,
+        )
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .chargeconnect import Charger
-from .const import DOMAIN
 from .coordinator import ChargeConnectCoordinator
 
 
@@ -28,15 +26,7 @@ class ChargeConnectEntity(CoordinatorEntity[ChargeConnectCoordinator]):
         self.entity_description = description
         charger = coordinator.charger
         self._attr_unique_id = f"{charger.identity}_{description.key}"
-        info = charger.info
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, charger.identity)},
-            name=f"Webasto {charger.identity}",
-            manufacturer=info.vendor or "Webasto",
-            model=info.model,
-            serial_number=info.serial or info.charge_box_serial,
-            sw_version=info.firmware,
-        )
+        self._attr_device_info = coordinator.device_info
         self._last_signature: Any = None
 
     @property

@@ -57,6 +57,11 @@ def _firmware_status(charger: Charger) -> str | None:
     return value if value in FIRMWARE_STATUS_OPTIONS else None
 
 
+def _round(value: float | None, digits: int) -> float | None:
+    """Round what the charger measured: a state is written only when this changes."""
+    return None if value is None else round(value, digits)
+
+
 def _kwh(value: float | None) -> float | None:
     return None if value is None else round(value / 1000.0, 3)
 
@@ -120,7 +125,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=2,
-        value_fn=lambda c: c.measurements.power_w,
+        value_fn=lambda c: _round(c.measurements.power_w, 1),
     ),
     *(
         ChargeConnectSensorDescription(
@@ -130,7 +135,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
             state_class=SensorStateClass.MEASUREMENT,
             native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
             suggested_display_precision=1,
-            value_fn=lambda c, p=phase: c.measurements.current_a.get(p),  # type: ignore[misc]
+            value_fn=lambda c, p=phase: _round(c.measurements.current_a.get(p), 2),  # type: ignore[misc]
         )
         for phase in ("L1", "L2", "L3")
     ),
@@ -141,7 +146,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
         suggested_display_precision=0,
-        value_fn=lambda c: c.measurements.voltage,
+        value_fn=lambda c: _round(c.measurements.voltage, 1),
     ),
     ChargeConnectSensorDescription(
         key="energy",
@@ -188,7 +193,8 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
-        value_fn=lambda c: c.measurements.current_offered_a,
+        value_fn=lambda c: _round(c.measurements.current_offered_a, 1),
+        entity_registry_enabled_default=False,
     ),
     ChargeConnectSensorDescription(
         key="id_tag",
@@ -201,6 +207,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda c: c.last_heartbeat,
+        entity_registry_enabled_default=False,
         requires_online=False,
     ),
     ChargeConnectSensorDescription(

@@ -33,8 +33,19 @@ _MESSAGE_ID_RE = re.compile(r'^\s*\[\s*[234]\s*,\s*"([^"\\]{1,36})"')
 Send = Callable[[str], Awaitable[None]]
 
 
-def _dumps(payload: Any) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+try:  # orjson ships with Home Assistant; the library works without it.
+    import orjson
+
+    def _dumps(payload: Any) -> str:
+        return orjson.dumps(payload).decode()
+
+    _loads: Callable[[str], Any] = orjson.loads
+except ImportError:  # pragma: no cover - exercised only outside Home Assistant
+
+    def _dumps(payload: Any) -> str:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+    _loads = json.loads
 
 
 def call_error_frame(
@@ -84,7 +95,7 @@ class OcppConnection:
             )
             return
         try:
-            message = json.loads(text)
+            message = _loads(text)
         except ValueError:
             await self._reply_error(
                 self._guess_id(text), "FormationViolation", "Frame is not valid JSON"
