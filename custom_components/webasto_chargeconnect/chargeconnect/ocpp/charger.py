@@ -47,6 +47,16 @@ DELAYED_SAVE_SECONDS = 30.0
 _ENERGY_UNITS = {"wh": 1.0, "kwh": 1000.0}
 _POWER_UNITS = {"w": 1.0, "kw": 1000.0}
 _ACCEPTED = "Accepted"
+# Statuses in which no energy flows.
+NO_POWER_STATUSES = frozenset(
+    {
+        ConnectorStatus.AVAILABLE,
+        ConnectorStatus.PREPARING,
+        ConnectorStatus.FINISHING,
+        ConnectorStatus.UNAVAILABLE,
+        ConnectorStatus.FAULTED,
+    }
+)
 
 
 class TransactionIdAllocator(Protocol):
@@ -401,9 +411,8 @@ class Charger:
             vendor_error_code=payload.get("vendorErrorCode"),
             timestamp=timestamp,
         )
-        if connector_id in (0, 1) and status is ConnectorStatus.AVAILABLE:
-            self.measurements.power_w = 0.0
-            self.measurements.current_a = dict.fromkeys(self.measurements.current_a, 0.0)
+        if connector_id in (0, 1) and status in NO_POWER_STATUSES:
+            self._no_power()
         self._save_later()
         self._notify()
         return {}
@@ -464,6 +473,10 @@ class Charger:
         else:
             tx.stop_id_tag = payload.get("idTag")
             self._close_transaction(tx, meter_stop, stop_time, payload.get("reason", "Local"))
+            if not self.transactions and (
+                self.measurements.timestamp is None or stop_time >= self.measurements.timestamp
+            ):
+                self._no_power()
         self._feed_energy(meter_stop, stop_time)
         await self._save_now()
         self._notify()
@@ -507,6 +520,11 @@ class Charger:
             except ValueError:
                 self._logger.debug("%s: bad timestamp %r", self.identity, value)
         return utcnow()
+
+    def _no_power(self) -> None:
+        """Nothing flows now (chargers do not always send a last zero sample)."""
+        self.measurements.power_w = 0.0
+        self.measurements.current_a = dict.fromkeys(self.measurements.current_a, 0.0)
 
     def _close_transaction(
         self, tx: Transaction, meter_stop: float, stop_time: datetime, reason: str
