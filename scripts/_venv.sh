@@ -1,8 +1,28 @@
-# Shared by scripts/test, scripts/demo and scripts/bench: find Python 3.13, create .venv,
-# install requirements_test.txt when it changed. Source it; it sets $VENV_PY.
+# Shared by scripts/test, scripts/demo and scripts/bench: find Python 3.13, create the venv,
+# install the pinned requirements when they changed. Source it; it sets $VENV_PY.
+#
+# WCC_HA picks the Home Assistant to run on (scripts/test --ha sets it):
+#   2025.4 (default)  .venv         requirements_test.txt         (Home Assistant 2025.4.4)
+#   newest            .venv-newest  requirements_test_newest.txt  (Home Assistant 2026.2.3; needs
+#                     Python >= 3.13.2, which scripts/_python3135.sh finds or builds once)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${WCC_VENV:-$ROOT/.venv}"
+WCC_HA="${WCC_HA:-2025.4}"
+case "$WCC_HA" in
+    2025.4)
+        REQUIREMENTS="$ROOT/requirements_test.txt"
+        VENV="${WCC_VENV:-$ROOT/.venv}"
+        ;;
+    newest)
+        REQUIREMENTS="$ROOT/requirements_test_newest.txt"
+        VENV="${WCC_VENV:-$ROOT/.venv-newest}"
+        ;;
+    *)
+        echo "error: WCC_HA (or --ha) must be 2025.4 or newest, not '$WCC_HA'" >&2
+        exit 2
+        ;;
+esac
+export WCC_HA
 
 find_python313() {
     local candidate
@@ -24,22 +44,33 @@ find_python313() {
     return 1
 }
 
+# The newest Home Assistant refuses Python < 3.13.2: a venv made with an older one is remade.
+if [ "$WCC_HA" = newest ] && [ -x "$VENV/bin/python" ] \
+    && ! "$VENV/bin/python" -c 'import sys; assert sys.version_info >= (3, 13, 2)' 2>/dev/null; then
+    echo "Removing $VENV: its Python is older than 3.13.2"
+    rm -rf "$VENV"
+fi
 if [ ! -x "$VENV/bin/python" ]; then
-    if ! PY313="$(find_python313)"; then
+    if [ "$WCC_HA" = newest ]; then
+        PY313="$(bash "$ROOT/scripts/_python3135.sh")"
+    elif ! PY313="$(find_python313)"; then
         echo "error: Python 3.13 is required (Home Assistant 2025.4 runs on it), but no python3.13" >&2
         echo "       was found on PATH or under pyenv. Install Python 3.13, or set PYTHON313=/path/to/python3.13." >&2
         exit 1
     fi
     echo "Creating $VENV with $PY313"
+    rm -rf "$VENV"
     "$PY313" -m venv "$VENV"
 fi
 VENV_PY="$VENV/bin/python"
 STAMP="$VENV/.requirements.sha256"
-WANT="$(sha256sum "$ROOT/requirements_test.txt" | cut -d' ' -f1)"
+WANT="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    echo "Installing requirements_test.txt into $VENV"
+    echo "Installing $(basename "$REQUIREMENTS") into $VENV"
+    INSTALL_START=$SECONDS
     "$VENV_PY" -m pip install --quiet --upgrade pip
-    "$VENV_PY" -m pip install --quiet -r "$ROOT/requirements_test.txt"
+    "$VENV_PY" -m pip install --quiet -r "$REQUIREMENTS"
     echo "$WANT" > "$STAMP"
+    echo "Installed $(basename "$REQUIREMENTS") in $((SECONDS - INSTALL_START)) s"
 fi
 export PATH="$VENV/bin:$PATH"

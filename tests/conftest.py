@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import logging
 from typing import Any
 from unittest.mock import patch
 
@@ -28,6 +29,49 @@ PASSWORD = "s3cret-Passw0rd"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
+
+
+class DeprecationReports(logging.Handler):
+    """Collects Home Assistant's reports of deprecated or wrong API use by this integration.
+
+    Home Assistant logs them instead of raising: helpers/frame.py ("Detected that custom
+    integration 'webasto_chargeconnect' ... This will stop working in Home Assistant 20xx.y") and
+    helpers/deprecation.py ("X was used from webasto_chargeconnect, this is a deprecated constant
+    which will be removed in HA Core 20xx.y"). Same wording in 2025.4 and 2026.2.
+    """
+
+    MARKERS = ("will stop working", "deprecated", "will be removed", "detected that custom")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reports: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        # Reports that could not name the integration carry the stack ("Detected code that ...").
+        ours = DOMAIN in message or f"custom_components/{DOMAIN}/" in (record.stack_info or "")
+        if ours and any(marker in message.lower() for marker in self.MARKERS):
+            self.reports.append(f"{record.name}: {message}")
+
+
+@pytest.fixture(autouse=True)
+def deprecation_reports() -> Iterator[DeprecationReports]:
+    """Fail a test during which Home Assistant reported a deprecation caused by this integration.
+
+    Autouse fixtures are set up before ``hass``, so this also sees the reports of its teardown.
+    """
+    handler = DeprecationReports()
+    logging.getLogger().addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logging.getLogger().removeHandler(handler)
+    if handler.reports:
+        pytest.fail(
+            "Home Assistant reported deprecated API use by this integration:\n"
+            + "\n".join(handler.reports),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(autouse=True)
