@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 import aiohttp
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "demo_config"
@@ -37,6 +38,7 @@ HA_LOG = CONFIG_DIR / "home-assistant.log"
 HA_CONSOLE_LOG = CONFIG_DIR / "hass-console.log"
 SIM_LOG = CONFIG_DIR / "simulator.log"
 INTEGRATION_DIR = ROOT / "custom_components" / "webasto_chargeconnect"
+DASHBOARD_YAML = ROOT / "docs" / "dashboard.yaml"
 
 DOMAIN = "webasto_chargeconnect"
 IDENTITY = "NEXT-WS123456"
@@ -670,110 +672,49 @@ async def entity_ids(api: HomeAssistantApi) -> dict[str, str]:
     return ids
 
 
-def dashboard(ids: dict[str, str], power_unit: str) -> dict[str, Any]:
-    """The demo's Overview dashboard (storage mode; the user may edit it afterwards)."""
+def dashboard() -> dict[str, Any]:
+    """The demo's Overview: docs/dashboard.yaml (storage mode; the user may edit it afterwards)."""
+    try:
+        config = yaml.safe_load(DASHBOARD_YAML.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise DemoError(f"cannot read {DASHBOARD_YAML.relative_to(ROOT)}: {err}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("views"), list):
+        raise DemoError(f"{DASHBOARD_YAML.relative_to(ROOT)} is not a dashboard (no views)")
+    return config
 
-    def pick(*keys: str) -> list[str]:
-        return [ids[key] for key in keys if key in ids]
 
-    def tiles(*keys: str) -> list[dict[str, Any]]:
-        return [{"type": "tile", "entity": entity} for entity in pick(*keys)]
-
-    charger: list[dict[str, Any]] = [
-        {"type": "heading", "heading": f"Webasto {IDENTITY}", "icon": "mdi:ev-station"},
-        *tiles(
-            "sensor.status",
-            "binary_sensor.online",
-            "binary_sensor.plugged_in",
-            "sensor.power",
-            "sensor.session_energy",
-            "sensor.session_duration",
-        ),
-    ]
-    if controls := pick(
-        "switch.charging", "number.current_limit", "switch.free_charging", "switch.available"
-    ):
-        charger.append({"type": "entities", "title": "Control", "entities": controls})
-    power: list[dict[str, Any]] = [{"type": "heading", "heading": "Power", "icon": "mdi:flash"}]
-    if "sensor.power" in ids:
-        power += [
-            {
-                "type": "gauge",
-                "entity": ids["sensor.power"],
-                "name": "Charging power",
-                "min": 0,
-                "max": 22000 if power_unit == "W" else 22,
-                "needle": True,
-            },
-            {
-                "type": "history-graph",
-                "title": "Last hour",
-                "hours_to_show": 1,
-                "entities": pick("sensor.power"),
-            },
-        ]
-    if details := pick(
-        "sensor.current_offered",
-        "sensor.current_l1",
-        "sensor.current_l2",
-        "sensor.current_l3",
-        "sensor.voltage",
-        "sensor.id_tag",
-        "sensor.session_start",
-    ):
-        power.append({"type": "entities", "title": "Details", "entities": details})
-    energy: list[dict[str, Any]] = [
-        {"type": "heading", "heading": "Energy", "icon": "mdi:lightning-bolt"},
-        *tiles("sensor.energy"),
-    ]
-    if "sensor.energy" in ids:
-        energy.append(
-            {
-                "type": "statistics-graph",
-                "title": "Energy per hour",
-                "entities": pick("sensor.energy"),
-                "stat_types": ["change"],
-                "period": "hour",
-                "chart_type": "bar",
-                "days_to_show": 1,
-            }
-        )
-    energy.append(
-        {
-            "type": "logbook",
-            "title": "Logbook",
-            "hours_to_show": 24,
-            "entities": pick("sensor.status", "binary_sensor.online", "binary_sensor.plugged_in"),
-        }
-    )
-    return {
-        "title": "Webasto demo",
-        "views": [
-            {
-                "title": "Charger",
-                "path": "charger",
-                "icon": "mdi:ev-station",
-                "type": "sections",
-                "max_columns": 3,
-                "sections": [
-                    {"type": "grid", "cards": charger},
-                    {"type": "grid", "cards": power},
-                    {"type": "grid", "cards": energy},
-                ],
-            }
-        ],
-    }
+def dashboard_entities(config: Any) -> set[str]:
+    """The entity ids the dashboard names (entity:, entity_id: and entities: lists)."""
+    found: set[str] = set()
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key in ("entity", "entity_id") and isinstance(value, str):
+                found.add(value)
+            else:
+                found |= dashboard_entities(value)
+    elif isinstance(config, list):
+        for item in config:
+            if isinstance(item, str) and "." in item and " " not in item:
+                found.add(item)
+            else:
+                found |= dashboard_entities(item)
+    return found
 
 
 async def set_up_dashboard(api: HomeAssistantApi, state: dict[str, Any]) -> None:
     """Write the Overview unless the user edited the one the demo wrote before."""
     ids = await entity_ids(api)
-    power_unit = "kW"
-    if "sensor.power" in ids:
-        with contextlib.suppress(DemoError, KeyError):
-            power = await api.get(f"/api/states/{ids['sensor.power']}")
-            power_unit = power["attributes"]["unit_of_measurement"]
-    wanted = dashboard(ids, power_unit)
+    wanted = dashboard()
+    known = set(ids.values())
+    if missing := sorted(
+        entity
+        for entity in dashboard_entities(wanted)
+        if ".webasto_" in entity and entity not in known
+    ):
+        say(
+            f"warning: {DASHBOARD_YAML.relative_to(ROOT)} names entities the charger does not"
+            f" have: {', '.join(missing)}"
+        )
     try:
         (current,) = await api.ws({"type": "lovelace/config", "force": False})
     except WsError as err:
