@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .chargeconnect import Charger
-from .coordinator import ChargeConnectConfigEntry, ChargeConnectCoordinator
+from .coordinator import ChargeConnectConfigEntry
 from .entity import ChargeConnectEntity
 
 PARALLEL_UPDATES = 0
@@ -67,14 +67,6 @@ class ChargeConnectBinarySensor(ChargeConnectEntity, BinarySensorEntity):
     """A binary sensor of a Webasto charger."""
 
     entity_description: ChargeConnectBinarySensorDescription
-
-    def __init__(
-        self,
-        coordinator: ChargeConnectCoordinator,
-        description: ChargeConnectBinarySensorDescription,
-    ) -> None:
-        super().__init__(coordinator, description)
-        self._requires_online = description.requires_online
 
     @property
     def is_on(self) -> bool:

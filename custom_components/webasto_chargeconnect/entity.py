@@ -16,8 +16,6 @@ class ChargeConnectEntity(CoordinatorEntity[ChargeConnectCoordinator]):
     """A charger entity; writes its state only when what it shows changed."""
 
     _attr_has_entity_name = True
-    # Entities that keep working while the charger is offline set this to False.
-    _requires_online = True
 
     def __init__(
         self, coordinator: ChargeConnectCoordinator, description: EntityDescription
@@ -26,6 +24,8 @@ class ChargeConnectEntity(CoordinatorEntity[ChargeConnectCoordinator]):
         self.entity_description = description
         charger = coordinator.charger
         self._attr_unique_id = f"{charger.identity}_{description.key}"
+        # Descriptions of entities that keep working offline carry requires_online=False.
+        self._requires_online: bool = getattr(description, "requires_online", True)
         self._attr_device_info = coordinator.device_info
         self._last_signature: Any = None
 

@@ -28,7 +28,7 @@ from homeassistant.helpers.typing import StateType
 from .chargeconnect import Charger
 from .chargeconnect.ocpp.charger import session_duration
 from .const import ERROR_CODE_OPTIONS, FIRMWARE_STATUS_OPTIONS, STATUS_OPTIONS
-from .coordinator import ChargeConnectConfigEntry, ChargeConnectCoordinator
+from .coordinator import ChargeConnectConfigEntry
 from .entity import ChargeConnectEntity
 
 PARALLEL_UPDATES = 0
@@ -236,12 +236,6 @@ class ChargeConnectSensor(ChargeConnectEntity, SensorEntity):
     """A sensor of a Webasto charger."""
 
     entity_description: ChargeConnectSensorDescription
-
-    def __init__(
-        self, coordinator: ChargeConnectCoordinator, description: ChargeConnectSensorDescription
-    ) -> None:
-        super().__init__(coordinator, description)
-        self._requires_online = description.requires_online
 
     @property
     def native_value(self) -> StateType | datetime:

@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .chargeconnect import Charger
-from .coordinator import ChargeConnectConfigEntry, ChargeConnectCoordinator
+from .coordinator import ChargeConnectConfigEntry
 from .entity import ChargeConnectEntity
 from .helpers import handle_errors
 
@@ -84,11 +84,6 @@ class ChargeConnectSwitch(ChargeConnectEntity, SwitchEntity):
     """A switch of a Webasto charger."""
 
     entity_description: ChargeConnectSwitchDescription
-
-    def __init__(
-        self, coordinator: ChargeConnectCoordinator, description: ChargeConnectSwitchDescription
-    ) -> None:
-        super().__init__(coordinator, description)
 
     @property
     def is_on(self) -> bool | None:

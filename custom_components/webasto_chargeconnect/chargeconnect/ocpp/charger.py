@@ -44,6 +44,8 @@ STORAGE_VERSION = 1
 CHARGING_PROFILE_ID = 8727
 MIN_CHARGING_CURRENT_A = 6.0
 DELAYED_SAVE_SECONDS = 30.0
+# The Heartbeat interval we give chargers in the BootNotification answer (s).
+HEARTBEAT_INTERVAL = 300
 _ENERGY_UNITS = {"wh": 1.0, "kwh": 1000.0}
 _POWER_UNITS = {"w": 1.0, "kw": 1000.0}
 _ACCEPTED = "Accepted"
@@ -837,9 +839,6 @@ class Charger:
             "setup_error": self.setup_error,
             "data_transfers": list(self.data_transfers),
         }
-
-
-HEARTBEAT_INTERVAL = 300
 
 
 def _phase(phase: str | None) -> str:
