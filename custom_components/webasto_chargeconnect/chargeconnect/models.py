@@ -224,3 +224,29 @@ class Transaction:
             stop_id_tag=data.get("stop_id_tag"),
             reservation_id=data.get("reservation_id"),
         )
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """What a charging session costs: a fixed fee per session plus a price per kWh."""
+
+    currency: str = "EUR"
+    fixed_fee: float = 0.0
+    price_per_kwh: float = 0.0
+
+    def cost(self, energy_kwh: float) -> float:
+        """The cost of a session that delivered ``energy_kwh``, rounded to 1/10000."""
+        return round(self.fixed_fee + self.price_per_kwh * max(0.0, energy_kwh), 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Tariff:
+        """Restore."""
+        return cls(
+            currency=str(data.get("currency", "EUR")),
+            fixed_fee=float(data.get("fixed_fee", 0.0)),
+            price_per_kwh=float(data.get("price_per_kwh", 0.0)),
+        )

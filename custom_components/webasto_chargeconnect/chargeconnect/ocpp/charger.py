@@ -81,6 +81,8 @@ class ChargerOptions:
 
 
 Listener = Callable[[], None]
+# (action, payload as received, our answer) for every Call from the charger we answered.
+CallObserver = Callable[[str, dict[str, Any], dict[str, Any]], None]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -109,6 +111,7 @@ class Charger:
         self._allocator = allocator
         self._logger = logger or _LOGGER
         self._listeners: list[Listener] = []
+        self._call_observers: list[CallObserver] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._setup_task: asyncio.Task[None] | None = None
         self._boot_event = asyncio.Event()
@@ -208,6 +211,27 @@ class Charger:
 
         return remove
 
+    def add_call_observer(self, observer: CallObserver) -> Callable[[], None]:
+        """Call ``observer`` after every Call from the charger that we answered.
+
+        Used by forwarding: the charger's messages and our answers, in arrival order.
+        Returns a function that removes the observer.
+        """
+        self._call_observers.append(observer)
+
+        def remove() -> None:
+            if observer in self._call_observers:
+                self._call_observers.remove(observer)
+
+        return remove
+
+    def _observe_call(self, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        for observer in list(self._call_observers):
+            try:
+                observer(action, payload, answer)
+            except Exception:
+                self._logger.exception("%s: call observer failed", self.identity)
+
     def _notify(self) -> None:
         for listener in list(self._listeners):
             try:
@@ -286,6 +310,7 @@ class Charger:
         """Take a new websocket session; returns the one it replaces (to be closed)."""
         old = self.connection
         self.connection = connection
+        connection.call_observer = self._observe_call
         self.connected_since = utcnow()
         self.configured = False
         self._boot_event = asyncio.Event()

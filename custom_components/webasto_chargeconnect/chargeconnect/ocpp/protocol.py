@@ -82,6 +82,8 @@ class OcppConnection:
         self.transport: Any = None
         self.frames_in = 0
         self.call_errors_sent = 0
+        # Called with (action, payload, answer) after every Call from the charger we answered.
+        self.call_observer: Callable[[str, dict[str, Any], dict[str, Any]], None] | None = None
 
     # ------------------------------------------------------------------ inbound
     async def handle_frame(self, text: str) -> None:
@@ -169,6 +171,11 @@ class OcppConnection:
             )
             return
         await self._send(_dumps([CALL_RESULT, unique_id, result]))
+        if self.call_observer is not None:
+            try:
+                self.call_observer(action, payload, result)
+            except Exception:
+                self._logger.exception("%s: call observer failed on %s", self.identity, action)
 
     def _handle_response(self, message: list[Any]) -> None:
         unique_id: str = message[1]
