@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import logging
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -72,6 +73,17 @@ def deprecation_reports() -> Iterator[DeprecationReports]:
             + "\n".join(handler.reports),
             pytrace=False,
         )
+
+
+@pytest.fixture(autouse=True)
+def isolated_config_dir(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Each test's Home Assistant gets its own config folder (the session archive lives there).
+
+    The plugin's default config folder is shared by every test and every run.
+    """
+    if "hass" in request.fixturenames:
+        hass: HomeAssistant = request.getfixturevalue("hass")
+        hass.config.config_dir = str(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 import json
 import logging
@@ -34,6 +34,28 @@ _RECONNECT_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, OCPPError)
 
 Followup = Callable[[], Coroutine[Any, Any, None]]
 
+# What `present_card` returns when the charger itself turns a card away (the connector is
+# reserved for another tag), as opposed to an OCPP AuthorizationStatus.
+REFUSED = "Refused"
+# Connector states in which a vehicle (or a session) occupies the connector.
+_OCCUPIED = frozenset({"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"})
+# OCPP IdTagInfo fields, as ocpp hands them over (snake_case) and as on the wire.
+_ID_TAG_INFO_FIELDS = {
+    "status": "status",
+    "expiry_date": "expiryDate",
+    "parent_id_tag": "parentIdTag",
+}
+
+
+def _tag_key(id_tag: str) -> str:
+    """OCPP IdTokens are case-insensitive."""
+    return id_tag.strip().casefold()
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.strip())
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
 
 def iso_utc(moment: datetime | str | None = None) -> str:
     """Format a timestamp as UTC ISO 8601 with milliseconds and a Z (strings pass through)."""
@@ -53,6 +75,27 @@ class ReceivedCall:
     action: str
     payload: dict[str, Any]
     unique_id: str
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A connector (0: any connector) held for `id_tag` (or tags of `parent_id_tag`)."""
+
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    expiry: datetime
+    parent_id_tag: str | None = None
+
+    def matches(self, id_tag: str, parent_id_tag: str | None = None) -> bool:
+        """True if a card with this tag (and parent) may use the reservation."""
+        if _tag_key(self.id_tag) == _tag_key(id_tag):
+            return True
+        return bool(
+            self.parent_id_tag
+            and parent_id_tag
+            and _tag_key(self.parent_id_tag) == _tag_key(parent_id_tag)
+        )
 
 
 class ConnectionClosedError(ConnectionError):
@@ -160,6 +203,10 @@ class SimulatedCharger:
         self.rejected_time = False
         self.offline_queue: list[Any] = []
         self.last_stop_reason: str | None = None
+        # Local authorization list (SendLocalList): idTag -> idTagInfo as on the wire.
+        self.local_list: dict[str, dict[str, Any]] = {}
+        self.local_list_version = 0
+        self.reservations: dict[int, Reservation] = {}
 
         # Knobs for tests.
         self.received: list[ReceivedCall] = []
@@ -180,6 +227,9 @@ class SimulatedCharger:
         self._followups: list[Followup] = []
         self._plugged: set[int] = set()
         self._pending_unavailable: set[int] = set()
+        # StartTransactions queued while offline -> the local transaction id they stand for.
+        self._offline_starts: dict[int, int] = {}
+        self._offline_tx_count = 0
 
     async def __aenter__(self) -> SimulatedCharger:
         await self.connect()
@@ -310,9 +360,33 @@ class SimulatedCharger:
             await self.boot()
             for connector in range(1, self.connectors + 1):
                 await self.status(self.connector_status[connector], connector)
+        await self._replay_offline_queue()
+
+    async def _replay_offline_queue(self) -> None:
+        """Send what was queued offline, in order; an offline-started transaction gets the
+        central system's transaction id, and is stopped if its tag turns out invalid."""
+        deauthorize = False
         while self.offline_queue and self.online:
-            await self._call(self.offline_queue[0])
+            payload = self.offline_queue[0]
+            reply = await self._call(payload)
             self.offline_queue.pop(0)
+            local_id = self._offline_starts.pop(id(payload), None)
+            if local_id is None or not isinstance(payload, call.StartTransaction):
+                continue
+            real_id = int(reply["transactionId"])
+            self.offline_queue = [
+                replace(queued, transaction_id=real_id)
+                if getattr(queued, "transaction_id", None) == local_id
+                else queued
+                for queued in self.offline_queue
+            ]
+            if self.transaction_id == local_id:
+                self.transaction_id = real_id
+                self.id_tag_status = reply.get("idTagInfo", {}).get("status")
+                self.log.info("offline transaction is %s (%s)", real_id, self.id_tag_status)
+                deauthorize = self._must_deauthorize()
+        if deauthorize and self.online and self.transaction_id is not None:
+            await self.stop_transaction(reason="DeAuthorized")
 
     async def _close_link(self, code: int, reconnect_after: bool = False) -> None:
         link = self._link
@@ -532,7 +606,7 @@ class SimulatedCharger:
         if self.transaction_id is not None and self.tx_connector == connector_id:
             await self.stop_transaction(reason="EVDisconnected")
         self._plugged.discard(connector_id)
-        await self.status("Available" if self.available else "Unavailable", connector_id)
+        await self.status(self._idle_status(connector_id), connector_id)
 
     async def start_transaction(
         self,
@@ -540,11 +614,20 @@ class SimulatedCharger:
         connector_id: int = 1,
         meter_start: int | None = None,
         timestamp: datetime | str | None = None,
+        *,
+        reservation_id: int | None = None,
     ) -> int:
+        """Start a transaction (no authorization here: see `present_card`).
+
+        A reservation of the connector for `id_tag` (or `reservation_id`) is used up and its
+        id sent along. If the answer's idTagInfo is not Accepted, the transaction is stopped
+        at once with reason DeAuthorized (StopTransactionOnInvalidId, default true).
+        """
         if not self.online:
             raise ConnectionError(f"{self.identity} cannot start a transaction while offline")
         if self.transaction_id is not None:
             raise RuntimeError(f"transaction {self.transaction_id} is still running")
+        reservation = self._take_reservation(id_tag, connector_id, reservation_id)
         if meter_start is not None:
             self.register_wh = float(meter_start)
         elif not self.profile.lifetime_register:
@@ -555,6 +638,7 @@ class SimulatedCharger:
                 id_tag=id_tag,
                 meter_start=round(self.register_wh),
                 timestamp=iso_utc(timestamp),
+                reservation_id=None if reservation is None else reservation.reservation_id,
             )
         )
         self.transaction_id = int(reply["transactionId"])
@@ -565,7 +649,108 @@ class SimulatedCharger:
         self._recompute_limit()
         self.log.info("transaction %s started (%s)", self.transaction_id, self.id_tag_status)
         await self.status(self._charging_state(), connector_id)
-        return self.transaction_id
+        if self._must_deauthorize():
+            self.log.info("transaction %s: tag not accepted, stopping", self.transaction_id)
+            await self.stop_transaction(reason="DeAuthorized")
+        return int(reply["transactionId"])
+
+    def _must_deauthorize(self) -> bool:
+        return (
+            self.id_tag_status not in (None, "Accepted")
+            and self.configuration.get("StopTransactionOnInvalidId", "true").strip().lower()
+            != "false"
+        )
+
+    async def _start_offline(self, id_tag: str, connector_id: int, parent: str | None) -> None:
+        """Start a transaction while offline: StartTransaction waits in the offline queue."""
+        if self.transaction_id is not None:
+            raise RuntimeError(f"transaction {self.transaction_id} is still running")
+        reservation = self._take_reservation(id_tag, connector_id, None, parent)
+        if not self.profile.lifetime_register:
+            self.register_wh = 0.0
+        payload = call.StartTransaction(
+            connector_id=connector_id,
+            id_tag=id_tag,
+            meter_start=round(self.register_wh),
+            timestamp=iso_utc(),
+            reservation_id=None if reservation is None else reservation.reservation_id,
+        )
+        # A negative id until the central system assigns one on reconnect.
+        self._offline_tx_count += 1
+        local_id = -self._offline_tx_count
+        self._offline_starts[id(payload)] = local_id
+        self.offline_queue.append(payload)
+        self.log.info("offline: transaction started for %s, StartTransaction queued", id_tag)
+        self.transaction_id = local_id
+        self.id_tag = id_tag
+        self.id_tag_status = None
+        self.tx_connector = connector_id
+        self._plugged.add(connector_id)
+        self._recompute_limit()
+        await self.status(self._charging_state(), connector_id)
+
+    async def present_card(self, id_tag: str, connector_id: int = 1, *, start: bool = False) -> str:
+        """Hold an RFID card to the reader; returns the resulting status.
+
+        Online the charger asks the central system (Authorize) and returns its
+        idTagInfo.status. Offline it decides from the local authorization list (when
+        LocalAuthListEnabled, and LocalAuthorizeOffline is not false): the entry's status
+        ("Expired" past its expiryDate), "Invalid" for a tag not on it. An accepted card at
+        a connector reserved for another tag returns `REFUSED`.
+
+        With `start`, an accepted card at a plugged-in connector without a transaction
+        starts one (queued while offline); the result is then the StartTransaction
+        answer's status (a refused tag's transaction is stopped again: DeAuthorized).
+        """
+        if self.online:
+            reply = await self.authorize(id_tag)
+            info = reply.get("idTagInfo", {})
+            status = str(info.get("status", "Invalid"))
+            parent = info.get("parentIdTag")
+        else:
+            status, parent = self._offline_authorization(id_tag)
+        self.log.info("card %s at connector %s: %s", id_tag, connector_id, status)
+        if status != "Accepted":
+            return status
+        if not self._may_use(id_tag, parent, connector_id):
+            self.log.info("connector %s is reserved for another tag", connector_id)
+            return REFUSED
+        if (
+            not start
+            or connector_id not in self._plugged
+            or self.transaction_id is not None
+            or not self.available
+        ):
+            return status
+        if not self.online:
+            await self._start_offline(id_tag, connector_id, parent)
+            return status
+        reservation = self._matching_reservation(id_tag, parent, connector_id)
+        await self.start_transaction(
+            id_tag,
+            connector_id,
+            reservation_id=None if reservation is None else reservation.reservation_id,
+        )
+        return self.id_tag_status or status
+
+    def local_authorization(self, id_tag: str) -> dict[str, Any] | None:
+        """The local list's idTagInfo for a tag (compared case-insensitively), or None."""
+        key = _tag_key(id_tag)
+        return next((info for tag, info in self.local_list.items() if _tag_key(tag) == key), None)
+
+    def _offline_authorization(self, id_tag: str) -> tuple[str, str | None]:
+        if not self._local_list_usable() or (
+            self.configuration.get("LocalAuthorizeOffline", "true").strip().lower() == "false"
+        ):
+            return "Invalid", None
+        info = self.local_authorization(id_tag)
+        if info is None:
+            return "Invalid", None
+        status = str(info.get("status", "Invalid"))
+        expiry = info.get("expiryDate")
+        if status == "Accepted" and expiry and _parse_time(str(expiry)) <= datetime.now(UTC):
+            status = "Expired"
+        return status, info.get("parentIdTag")
 
     async def meter_values(  # noqa: PLR0917
         self,
@@ -845,11 +1030,7 @@ class SimulatedCharger:
         self.available = operative
         for connector in connectors:
             self._pending_unavailable.discard(connector)
-            if operative:
-                state = "Preparing" if connector in self._plugged else "Available"
-            else:
-                state = "Unavailable"
-            await self.status(state, connector)
+            await self.status(self._idle_status(connector), connector)
 
     def _change_availability(self, connector_id: int, kind: str) -> str:
         if connector_id > self.connectors:
@@ -876,6 +1057,8 @@ class SimulatedCharger:
         if self.connector_status.get(connector_id) != "Preparing":
             await self.plug_in(connector_id)
         transaction_id = await self.start_transaction(id_tag, connector_id)
+        if self.transaction_id is None:
+            return  # stopped again: the tag was not accepted
         if profile is not None:
             self._set_charging_profile(connector_id, {**profile, "transaction_id": transaction_id})
             await self._apply_limit()
@@ -891,7 +1074,7 @@ class SimulatedCharger:
         await self._close_link(1000)
         self._plugged.clear()
         for connector in range(1, self.connectors + 1):
-            self.connector_status[connector] = "Available" if self.available else "Unavailable"
+            self.connector_status[connector] = self._idle_status(connector)
         try:
             await self.reconnect(boot=True)
         except _RECONNECT_ERRORS as err:
@@ -906,6 +1089,217 @@ class SimulatedCharger:
     async def _upload_diagnostics(self) -> None:
         for status in ("Uploading", "Uploaded"):
             await self.diagnostics_status(status)
+
+    # ------------------------------------------------------------------ feature profiles
+
+    def supports(self, feature_profile: str) -> bool:
+        """True if SupportedFeatureProfiles lists it (a charger without the key: Core only)."""
+        listed = self.configuration.get("SupportedFeatureProfiles", "Core")
+        return feature_profile.lower() in {p.strip().lower() for p in listed.split(",")}
+
+    def _flag(self, key: str, default: bool) -> bool:
+        value = self.configuration.get(key, "").strip().lower()
+        return default if value not in ("true", "false") else value == "true"
+
+    def _limit(self, key: str) -> int:
+        value = self.configuration.get(key, "").strip()
+        return int(value) if value.isdigit() else 0
+
+    # ------------------------------------------------------------------ local list
+
+    def _local_list_usable(self) -> bool:
+        return self.supports("LocalAuthListManagement") and self._flag(
+            "LocalAuthListEnabled", default=False
+        )
+
+    def _get_local_list_version(self) -> int:
+        """-1: no local list on this charger (OCPP); else the version last accepted."""
+        return self.local_list_version if self._local_list_usable() else -1
+
+    def _send_local_list(
+        self, version: int, update_type: str, entries: list[dict[str, Any]]
+    ) -> str:
+        """Apply a SendLocalList (entries as ocpp hands them over, snake_case)."""
+        if not self._local_list_usable():
+            return "NotSupported"
+        keys = [_tag_key(str(entry["id_tag"])) for entry in entries]
+        max_send = self._limit("SendLocalListMaxLength")
+        if version < 1 or (max_send and len(entries) > max_send) or len(set(keys)) != len(keys):
+            return "Failed"
+        if update_type == "Differential":
+            if version <= self.local_list_version:
+                return "VersionMismatch"
+            updated = dict(self.local_list)
+        else:
+            updated = {}
+        for entry in entries:
+            tag = str(entry["id_tag"])
+            for existing in [t for t in updated if _tag_key(t) == _tag_key(tag)]:
+                del updated[existing]
+            info = entry.get("id_tag_info")
+            if info:  # Differential: an entry without idTagInfo removes the tag
+                updated[tag] = {
+                    wire: info[name]
+                    for name, wire in _ID_TAG_INFO_FIELDS.items()
+                    if info.get(name) is not None
+                }
+        max_length = self._limit("LocalAuthListMaxLength")
+        if max_length and len(updated) > max_length:
+            return "Failed"
+        self.local_list = updated
+        self.local_list_version = version
+        self.log.info("local list version %s: %s tag(s)", version, len(updated))
+        return "Accepted"
+
+    # ------------------------------------------------------------------ reservations
+
+    def _live_reservations(self) -> list[Reservation]:
+        now = datetime.now(UTC)
+        return [r for r in self.reservations.values() if r.expiry > now]
+
+    def reservation_on(self, connector_id: int) -> Reservation | None:
+        """The unexpired reservation of a connector (not counting connector 0), if any."""
+        return next((r for r in self._live_reservations() if r.connector_id == connector_id), None)
+
+    def _idle_status(self, connector_id: int) -> str:
+        """The status of a connector without a transaction."""
+        if not self.available:
+            return "Unavailable"
+        if connector_id in self._plugged:
+            return "Preparing"
+        if self.reservation_on(connector_id) is not None:
+            return "Reserved"
+        return "Available"
+
+    def _matching_reservation(
+        self, id_tag: str, parent: str | None, connector_id: int
+    ) -> Reservation | None:
+        own = self.reservation_on(connector_id)
+        if own is not None:
+            return own if own.matches(id_tag, parent) else None
+        return next(
+            (
+                r
+                for r in self._live_reservations()
+                if r.connector_id == 0 and r.matches(id_tag, parent)
+            ),
+            None,
+        )
+
+    def _may_use(self, id_tag: str, parent: str | None, connector_id: int) -> bool:
+        """False if a reservation for another tag holds this connector (or, through
+        connector 0 reservations, every connector that would be left)."""
+        own = self.reservation_on(connector_id)
+        if own is not None:
+            return own.matches(id_tag, parent)
+        others = [
+            r
+            for r in self._live_reservations()
+            if r.connector_id == 0 and not r.matches(id_tag, parent)
+        ]
+        if not others:
+            return True
+        free = [
+            c
+            for c in range(1, self.connectors + 1)
+            if c != connector_id
+            and self.connector_status.get(c) == "Available"
+            and self.reservation_on(c) is None
+        ]
+        return len(free) >= len(others)
+
+    def _take_reservation(
+        self,
+        id_tag: str,
+        connector_id: int,
+        reservation_id: int | None,
+        parent: str | None = None,
+    ) -> Reservation | None:
+        """Use up the reservation a transaction starts under, if any."""
+        if reservation_id is not None:
+            reservation = self.reservations.get(reservation_id)
+        else:
+            reservation = self._matching_reservation(id_tag, parent, connector_id)
+        if reservation is not None:
+            del self.reservations[reservation.reservation_id]
+            self.log.info("reservation %s used", reservation.reservation_id)
+        return reservation
+
+    def _reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None = None,
+    ) -> str:
+        if not self.supports("Reservation") or connector_id > self.connectors:
+            return "Rejected"
+        try:
+            expiry = _parse_time(expiry_date)
+        except ValueError:
+            return "Rejected"
+        if expiry <= datetime.now(UTC):
+            return "Rejected"
+        if connector_id == 0:
+            if not self._flag("ReserveConnectorZeroSupported", default=False):
+                return "Rejected"
+            targets = list(range(1, self.connectors + 1))
+        else:
+            targets = [connector_id]
+        states = [self.connector_status.get(c, "Available") for c in targets]
+        if all(state == "Faulted" for state in states):
+            return "Faulted"
+        if not self.available or all(state == "Unavailable" for state in states):
+            return "Unavailable"
+        free = [
+            c
+            for c in targets
+            if self.connector_status.get(c) not in _OCCUPIED
+            and not (self.transaction_id is not None and self.tx_connector == c)
+            and self.connector_status.get(c) not in ("Faulted", "Unavailable")
+            and ((held := self.reservation_on(c)) is None or held.reservation_id == reservation_id)
+        ]
+        if not free:
+            return "Occupied"
+        previous = self.reservations.get(reservation_id)
+        reservation = Reservation(reservation_id, connector_id, id_tag, expiry, parent_id_tag)
+        self.reservations[reservation_id] = reservation
+        self.log.info("connector %s reserved for %s until %s", connector_id, id_tag, expiry)
+        self._spawn(self._expire_reservation(reservation))
+
+        async def announce() -> None:
+            if previous is not None and previous.connector_id not in (0, connector_id):
+                await self._release(previous.connector_id)
+            if connector_id != 0:
+                await self.status("Reserved", connector_id)
+
+        self._after(announce)
+        return "Accepted"
+
+    def _cancel_reservation(self, reservation_id: int) -> str:
+        reservation = self.reservations.pop(reservation_id, None)
+        if reservation is None or not self.supports("Reservation"):
+            return "Rejected"
+        self.log.info("reservation %s cancelled", reservation_id)
+
+        async def release() -> None:
+            await self._release(reservation.connector_id)
+
+        self._after(release)
+        return "Accepted"
+
+    async def _release(self, connector_id: int) -> None:
+        """A reservation ended: a Reserved connector becomes available again."""
+        if connector_id != 0 and self.connector_status.get(connector_id) == "Reserved":
+            await self.status(self._idle_status(connector_id), connector_id)
+
+    async def _expire_reservation(self, reservation: Reservation) -> None:
+        await asyncio.sleep(max(0.0, (reservation.expiry - datetime.now(UTC)).total_seconds()))
+        if self.reservations.get(reservation.reservation_id) is reservation:
+            del self.reservations[reservation.reservation_id]
+            self.log.info("reservation %s expired", reservation.reservation_id)
+            await self._release(reservation.connector_id)
 
     def _trigger(self, message: str, connector_id: int | None) -> Followup | None:
         """The follow-up that sends a triggered message, None if it cannot be triggered."""

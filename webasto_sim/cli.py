@@ -16,6 +16,7 @@ from ocpp.exceptions import OCPPError
 
 from .charger import SimulatedCharger
 from .profiles import PROFILES
+from .webui import BackendSettings, SimulatedWebUi, charger_url
 
 _ERRORS = (ConnectionError, TimeoutError, OCPPError, aiohttp.ClientError, OSError)
 
@@ -41,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--count", type=int, default=1, help="run N chargers: IDENTITY-1..N")
     parser.add_argument("--id-tag", default="DEMO-TAG", help="idTag for the transaction")
     parser.add_argument("--insecure", action="store_true", help="wss: skip TLS verification")
+    parser.add_argument(
+        "--webui-port",
+        type=int,
+        help="also serve the charger's web-UI API (HTTPS, self-signed) on this port "
+        "(first charger; unite profile: Unite API, else Next API)",
+    )
+    parser.add_argument("--webui-host", default="127.0.0.1", help="address of the web UI")
+    parser.add_argument("--webui-password", default="admin", help="web UI password (user admin)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every OCPP frame")
     return parser
 
@@ -119,6 +128,33 @@ async def drive(sim: SimulatedCharger, args: argparse.Namespace, stop: asyncio.E
         sim.log.info("stopped")
 
 
+async def _start_webui(sim: SimulatedCharger, args: argparse.Namespace) -> SimulatedWebUi:
+    """The charger's web UI; writing the backend and restarting reconnects the charger."""
+
+    async def reconnect(settings: BackendSettings) -> None:
+        sim.url = charger_url(settings.url, sim.identity)
+        if settings.password is not None:
+            sim.password = settings.password or None
+        sim.log.info("web UI restart: connecting to %s", sim.url)
+        try:
+            await sim.reconnect(boot=True)
+        except _ERRORS as err:
+            sim.log.warning("reconnect after the web UI restart failed: %s", err)
+
+    webui = SimulatedWebUi(
+        "unite" if sim.profile.name == "unite" else "next",
+        args.webui_password,
+        identity=sim.identity,
+        backend_url=args.url,
+        host=args.webui_host,
+        port=args.webui_port,
+        on_reconnect=reconnect,
+    )
+    await webui.start()
+    sim.log.info("web UI: %s/api (user admin)", webui.url)
+    return webui
+
+
 def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
     if not args.insecure:
         return None
@@ -148,8 +184,11 @@ async def run(args: argparse.Namespace) -> int:
     for sim in sims:
         if args.meter_interval:
             sim.configuration["MeterValueSampleInterval"] = str(args.meter_interval)
+    webui = await _start_webui(sims[0], args) if args.webui_port is not None else None
     drives = [asyncio.create_task(drive(sim, args, stop)) for sim in sims]
     await stop.wait()
+    if webui is not None:
+        await webui.stop()
     # Give every charger a moment to stop its transaction; cancel whatever hangs (e.g. a
     # connect attempt to an unresponsive host). `drive` still closes the websocket then.
     _, hanging = await asyncio.wait(drives, timeout=10)

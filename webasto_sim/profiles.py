@@ -38,6 +38,11 @@ class Profile:
 _NEXT_FEATURES = (
     "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
 )
+# Reported for a Vestel EVC04 (the Unite's platform) in a configuration dump kept by a
+# third-party OCPP simulator (Electric-Miles/ocpp-virtual-charge-point, vendorConfig.ts).
+_VESTEL_FEATURES = (
+    "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
+)
 _COMMON_READONLY = frozenset(
     {
         "GetConfigurationMaxKeys",
@@ -47,6 +52,9 @@ _COMMON_READONLY = frozenset(
         "ChargingScheduleMaxPeriods",
         "MaxChargingProfilesInstalled",
         "SupportedFeatureProfiles",
+        "LocalAuthListMaxLength",
+        "SendLocalListMaxLength",
+        "ReserveConnectorZeroSupported",
     }
 )
 
@@ -70,6 +78,11 @@ NEXT = Profile(
             "NumberOfConnectors": "1",
             "AuthorizeRemoteTxRequests": "false",
             "LocalAuthListEnabled": "true",
+            # Required with LocalAuthListManagement / Reservation; the values are assumed.
+            "LocalAuthListMaxLength": "100",
+            "SendLocalListMaxLength": "50",
+            "ReserveConnectorZeroSupported": "false",
+            "StopTransactionOnInvalidId": "true",
             "StopTransactionOnEVSideDisconnect": "true",
             "ConnectionTimeOut": "60",
             "SupportedFeatureProfiles": _NEXT_FEATURES,
@@ -108,6 +121,16 @@ UNITE = Profile(
             "AuthorizeRemoteTxRequests": "FALSE",
             "HeartbeatInterval": "300",
             "NumberOfConnectors": "1",
+            # Local list and reservations as in the Vestel dump (see _VESTEL_FEATURES).
+            "SupportedFeatureProfiles": _VESTEL_FEATURES,
+            "LocalAuthListEnabled": "TRUE",
+            "LocalAuthListMaxLength": "10000",
+            "SendLocalListMaxLength": "10000",
+            "LocalAuthorizeOffline": "TRUE",
+            "ReserveConnectorZeroSupported": "TRUE",
+            # Assumed: that dump (a CPO's configuration) has FALSE; OCPP chargers mostly
+            # default to TRUE.
+            "StopTransactionOnInvalidId": "TRUE",
         }
     ),
     readonly_keys=_COMMON_READONLY,

@@ -81,7 +81,12 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
     ) -> Any:
         sim = self.sim
         connector = connector_id or 1
-        if sim.transaction_id is None and sim.available and connector <= sim.connectors:
+        if (
+            sim.transaction_id is None
+            and sim.available
+            and connector <= sim.connectors
+            and sim._may_use(id_tag, None, connector)
+        ):
 
             async def start() -> None:
                 await sim._remote_start(id_tag, connector, charging_profile)
@@ -177,3 +182,42 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
     @on(Action.data_transfer)
     def on_data_transfer(self, vendor_id: str, **_: Any) -> Any:
         return call_result.DataTransfer(status=self._answer("DataTransfer", "Accepted"))
+
+    @on(Action.send_local_list)
+    def on_send_local_list(
+        self,
+        list_version: int,
+        update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> Any:
+        status = self.sim.reply_to.get("SendLocalList") or self.sim._send_local_list(
+            list_version, update_type, local_authorization_list or []
+        )
+        return call_result.SendLocalList(status=status)
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self, **_: Any) -> Any:
+        return call_result.GetLocalListVersion(list_version=self.sim._get_local_list_version())
+
+    @on(Action.reserve_now)
+    def on_reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None = None,
+        **_: Any,
+    ) -> Any:
+        status = self.sim.reply_to.get("ReserveNow") or self.sim._reserve_now(
+            connector_id, expiry_date, id_tag, reservation_id, parent_id_tag
+        )
+        return call_result.ReserveNow(status=status)
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        status = self.sim.reply_to.get("CancelReservation") or self.sim._cancel_reservation(
+            reservation_id
+        )
+        return call_result.CancelReservation(status=status)

@@ -8,6 +8,7 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
+from .assist import async_setup_assist
 from .chargeconnect import ChargeConnectError, ChargerOptions, ServerStartError
 from .const import (
     CONF_IDENTITY,
@@ -28,11 +29,14 @@ from .coordinator import (
     ChargeConnectRuntimeData,
 )
 from .hub import ChargeConnectHub, charger_store
+from .owner import ChargerOwner
 from .services import async_setup_services
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.CALENDAR,
+    Platform.EVENT,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
@@ -62,6 +66,7 @@ def options_from_entry(entry: ChargeConnectConfigEntry) -> ChargerOptions:
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions."""
     async_setup_services(hass)
+    async_setup_assist(hass)
     return True
 
 
@@ -91,7 +96,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry
         options_from_entry(entry),
     )
     coordinator = ChargeConnectCoordinator(hass, entry, charger)
-    entry.runtime_data = ChargeConnectRuntimeData(hub, charger, coordinator, server.port)
+    access, ledger = await hub.async_acquire_owner_data(entry.entry_id)
+    owner = ChargerOwner(hass, charger, access, ledger, coordinator)
+    coordinator.owner = owner
+    entry.runtime_data = ChargeConnectRuntimeData(hub, charger, coordinator, server.port, owner)
+    await owner.async_start()
     entry.async_on_unload(coordinator.async_start())
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -118,6 +127,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntr
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         data = entry.runtime_data
+        await data.owner.async_stop()
+        await data.hub.async_release_owner_data(entry.entry_id)
         await data.hub.async_release_charger(data.charger.identity, entry.entry_id)
         await data.hub.async_release_server(data.port, entry.entry_id)
     return unloaded

@@ -20,6 +20,12 @@ DEFAULT_MAX_CURRENT: Final = 32
 DEFAULT_REMOTE_START_TAG: Final = "HomeAssistant"
 DEFAULT_METER_INTERVAL: Final = 0  # 0: leave the charger's own setting
 
+# The session archive, under <config>/webasto_chargeconnect/ (exports go next to it).
+LEDGER_FILE: Final = "sessions.db"
+EXPORT_DIR: Final = "exports"
+# The card-presented event entity's event types.
+CARD_EVENT_TYPES: Final = ["accepted", "blocked", "expired", "invalid", "learned"]
+
 # How long the config flow waits for the charger to connect.
 CLAIM_TIMEOUT: Final = 300.0
 # Entities are written at most this often per charger (a trailing write follows).

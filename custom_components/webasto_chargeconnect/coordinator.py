@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -15,6 +16,9 @@ from .chargeconnect import Charger
 from .const import DOMAIN, LOGGER, UPDATE_THROTTLE
 from .hub import ChargeConnectHub
 
+if TYPE_CHECKING:
+    from .owner import ChargerOwner
+
 
 @dataclass
 class ChargeConnectRuntimeData:
@@ -24,6 +28,7 @@ class ChargeConnectRuntimeData:
     charger: Charger
     coordinator: ChargeConnectCoordinator
     port: int
+    owner: ChargerOwner
 
 
 type ChargeConnectConfigEntry = ConfigEntry[ChargeConnectRuntimeData]
@@ -52,6 +57,8 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
         self._device_info_key: tuple[str | None, ...] | None = None
         self.pushes = 0
         self.data = None
+        # The owner's features (archive, access); set right after construction.
+        self.owner: ChargerOwner
         info = charger.info
         # One DeviceInfo shared by all of the charger's entities.
         self.device_info = DeviceInfo(

@@ -9,13 +9,14 @@ from typing import Any, cast
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .chargeconnect import ChargeConnectError, InvalidArgumentError, NotSupportedByChargerError
+from .chargeconnect.access import AccessError
 from .const import DOMAIN
 
 
 def to_ha_error(err: ChargeConnectError) -> HomeAssistantError:
     """The translated Home Assistant error for a library error."""
     cls: type[HomeAssistantError] = HomeAssistantError
-    if isinstance(err, (InvalidArgumentError, NotSupportedByChargerError)):
+    if isinstance(err, (InvalidArgumentError, NotSupportedByChargerError, AccessError)):
         cls = ServiceValidationError
     return cls(
         str(err),

@@ -6,7 +6,10 @@ chargers from the hub; the last borrower to let go stops them.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from functools import partial
+import os
 import ssl
 from typing import Any
 
@@ -24,7 +27,9 @@ from .chargeconnect import (
     PersistentIdAllocator,
     ServerStartError,
 )
-from .const import CONF_IDENTITY, DOMAIN, LOGGER
+from .chargeconnect.access import AccessControl
+from .chargeconnect.ledger import Ledger
+from .const import CONF_IDENTITY, DOMAIN, LEDGER_FILE, LOGGER
 
 STORAGE_VERSION = 1
 # At most this many unknown chargers are offered per run (a flood is not a discovery).
@@ -84,6 +89,36 @@ class ChargeConnectHub:
         self._chargers: dict[str, _ChargerSlot] = {}
         self._discovered: set[str] = set()
         self._stop_listener: CALLBACK_TYPE | None = None
+        # Installation-wide: who may charge (tags, shares, groups, bookings) and the
+        # session archive. Opened by the first charger entry, closed with the last.
+        self.access: AccessControl | None = None
+        self.ledger: Ledger | None = None
+        self._owner_users: set[str] = set()
+        self._owner_lock = asyncio.Lock()
+
+    async def async_acquire_owner_data(self, user: str) -> tuple[AccessControl, Ledger]:
+        """The access rules and the session archive (opened on first use)."""
+        async with self._owner_lock:
+            if self.access is None:
+                access = AccessControl(Store(self.hass, STORAGE_VERSION, f"{DOMAIN}.access"))
+                await access.async_load()
+                self.access = access
+            if self.ledger is None:
+                folder = self.hass.config.path(DOMAIN)
+                await self.hass.async_add_executor_job(partial(os.makedirs, folder, exist_ok=True))
+                ledger = Ledger(os.path.join(folder, LEDGER_FILE))
+                await ledger.async_open()
+                self.ledger = ledger
+            self._owner_users.add(user)
+            return self.access, self.ledger
+
+    async def async_release_owner_data(self, user: str) -> None:
+        """The last user closes the archive (its thread ends with it)."""
+        async with self._owner_lock:
+            self._owner_users.discard(user)
+            if not self._owner_users and self.ledger is not None:
+                ledger, self.ledger = self.ledger, None
+                await ledger.async_close()
 
     def server(self, port: int) -> CentralSystem | None:
         """The running server on a port."""

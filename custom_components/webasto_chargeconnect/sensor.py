@@ -30,6 +30,7 @@ from .chargeconnect.ocpp.charger import session_duration
 from .const import ERROR_CODE_OPTIONS, FIRMWARE_STATUS_OPTIONS, STATUS_OPTIONS
 from .coordinator import ChargeConnectConfigEntry
 from .entity import ChargeConnectEntity
+from .owner import WINDOWS, ChargerOwner
 
 PARALLEL_UPDATES = 0
 
@@ -222,6 +223,123 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
 )
 
 
+def _window_energy(owner: ChargerOwner, window: str) -> float | None:
+    totals = owner.totals.get(window)
+    if totals is None:
+        return None
+    energy = totals.energy_kwh
+    if (tx := owner.running_in(window)) is not None:
+        energy += tx.energy_wh / 1000.0
+    return round(energy, 3)
+
+
+def _window_cost(owner: ChargerOwner, window: str) -> float | None:
+    totals = owner.totals.get(window)
+    if totals is None:
+        return None
+    cost = totals.cost_by_currency.get(owner.currency, 0.0)
+    if (tx := owner.running_in(window)) is not None:
+        cost += owner.recorder.live_cost(tx) or 0.0
+    return round(cost, 2)
+
+
+def _last(owner: ChargerOwner, attribute: str) -> StateType | datetime:
+    record = owner.last_session
+    if record is None:
+        return None
+    value = getattr(record, attribute)
+    if attribute == "duration":
+        return None if value is None else round(value.total_seconds() / 60.0, 1)
+    if isinstance(value, float):
+        return round(value, 3)
+    return value  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OwnerSensorDescription(SensorEntityDescription):
+    """A sensor of the session archive and costs."""
+
+    owner_fn: Callable[[ChargerOwner], StateType | datetime]
+    monetary: bool = False
+    requires_online: bool = False
+
+
+OWNER_SENSORS: tuple[OwnerSensorDescription, ...] = (
+    OwnerSensorDescription(
+        key="session_cost",
+        translation_key="session_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        monetary=True,
+        owner_fn=lambda o: None if (cost := o.live_cost()) is None else round(cost, 2),
+    ),
+    OwnerSensorDescription(
+        key="last_session_energy",
+        translation_key="last_session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        owner_fn=lambda o: _last(o, "energy_kwh"),
+    ),
+    OwnerSensorDescription(
+        key="last_session_cost",
+        translation_key="last_session_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        monetary=True,
+        owner_fn=lambda o: _last(o, "cost"),
+    ),
+    OwnerSensorDescription(
+        key="last_session_start",
+        translation_key="last_session_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        owner_fn=lambda o: _last(o, "start_time"),
+    ),
+    OwnerSensorDescription(
+        key="last_session_end",
+        translation_key="last_session_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        owner_fn=lambda o: _last(o, "stop_time"),
+    ),
+    OwnerSensorDescription(
+        key="last_session_duration",
+        translation_key="last_session_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        owner_fn=lambda o: _last(o, "duration"),
+    ),
+    *(
+        OwnerSensorDescription(
+            key=f"energy_{window}",
+            translation_key=f"energy_{window}",
+            device_class=SensorDeviceClass.ENERGY,
+            native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+            suggested_display_precision=2,
+            owner_fn=lambda o, w=window: _window_energy(o, w),  # type: ignore[misc]
+        )
+        for window in WINDOWS
+    ),
+    *(
+        OwnerSensorDescription(
+            key=f"cost_{window}",
+            translation_key=f"cost_{window}",
+            device_class=SensorDeviceClass.MONETARY,
+            suggested_display_precision=2,
+            monetary=True,
+            owner_fn=lambda o, w=window: _window_cost(o, w),  # type: ignore[misc]
+        )
+        for window in WINDOWS
+    ),
+    OwnerSensorDescription(
+        key="sessions",
+        translation_key="sessions",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        owner_fn=lambda o: o.session_count,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ChargeConnectConfigEntry,
@@ -230,6 +348,7 @@ async def async_setup_entry(
     """Add the charger's sensors."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(ChargeConnectSensor(coordinator, d) for d in SENSORS)
+    async_add_entities(ChargeConnectOwnerSensor(coordinator, d) for d in OWNER_SENSORS)
 
 
 class ChargeConnectSensor(ChargeConnectEntity, SensorEntity):
@@ -245,3 +364,25 @@ class ChargeConnectSensor(ChargeConnectEntity, SensorEntity):
     def state_signature(self) -> object:
         """Only the value matters."""
         return self.native_value
+
+
+class ChargeConnectOwnerSensor(ChargeConnectEntity, SensorEntity):
+    """A sensor of the charger's session archive and costs."""
+
+    entity_description: OwnerSensorDescription
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The sensor's value."""
+        return self.entity_description.owner_fn(self.coordinator.owner)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Costs are in the tariff's currency."""
+        if self.entity_description.monetary:
+            return self.coordinator.owner.currency
+        return self.entity_description.native_unit_of_measurement
+
+    def state_signature(self) -> object:
+        """Value and unit."""
+        return (self.native_value, self.native_unit_of_measurement)

@@ -20,6 +20,7 @@ import voluptuous as vol
 from .chargeconnect import ChargeConnectError, Charger
 from .const import DOMAIN
 from .helpers import to_ha_error
+from .owner_services import async_setup_owner_services
 
 ATTR_CONFIG_ENTRY = "config_entry"
 ATTR_KEYS = "keys"
@@ -106,6 +107,7 @@ async def _update_firmware(call: ServiceCall) -> None:
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, from async_setup)."""
+    async_setup_owner_services(hass)
     hass.services.async_register(
         DOMAIN,
         SERVICE_GET_CONFIGURATION,

@@ -91,6 +91,11 @@ class Features:
     max_stack_level: int = 0
     get_configuration_max_keys: int | None = None
     phases: int = 3
+    # The charger keeps a local authorization list (SendLocalList) we can fill.
+    local_list: bool = False
+    local_list_max_length: int | None = None
+    # The charger takes reservations (ReserveNow / CancelReservation).
+    reservations: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
@@ -33,6 +33,14 @@ from ..models import (
 from ..storage import StateStore
 from ..timeutil import format_ocpp_time, parse_ocpp_time, utcnow
 from . import quirks
+from .events import (
+    ChargerEvent,
+    MeterSample,
+    PluggedOut,
+    TransactionSamples,
+    TransactionStarted,
+    TransactionStopped,
+)
 
 if TYPE_CHECKING:
     from .protocol import OcppConnection
@@ -83,6 +91,9 @@ class ChargerOptions:
 Listener = Callable[[], None]
 # (action, payload as received, our answer) for every Call from the charger we answered.
 CallObserver = Callable[[str, dict[str, Any], dict[str, Any]], None]
+EventListener = Callable[[ChargerEvent], None]
+# Decides on an id tag: (id_tag, the message that presented it) -> OCPP IdTagInfo.
+Authorizer = Callable[[str, str], Awaitable[dict[str, Any]]]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -112,6 +123,14 @@ class Charger:
         self._logger = logger or _LOGGER
         self._listeners: list[Listener] = []
         self._call_observers: list[CallObserver] = []
+        self._event_listeners: list[EventListener] = []
+        # Who may charge; None accepts every tag.
+        self.authorizer: Authorizer | None = None
+        # The tag remote starts use when none is given (the owner's favourite tag).
+        self.remote_start_tag_provider: Callable[[], str] | None = None
+        # When the vehicle was plugged in, per connector (for the session archive).
+        self.plug_in_times: dict[int, datetime] = {}
+        self.local_list_version: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._setup_task: asyncio.Task[None] | None = None
         self._boot_event = asyncio.Event()
@@ -170,6 +189,9 @@ class Charger:
             self.last_heartbeat = parse_ocpp_time(hb)
         if boot := data.get("last_boot"):
             self.last_boot = parse_ocpp_time(boot)
+        self.plug_in_times = {
+            int(k): parse_ocpp_time(v) for k, v in (data.get("plug_in_times") or {}).items()
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Everything that must survive a restart."""
@@ -192,6 +214,7 @@ class Charger:
             if self.last_heartbeat
             else None,
             "last_boot": format_ocpp_time(self.last_boot) if self.last_boot else None,
+            "plug_in_times": {str(k): format_ocpp_time(v) for k, v in self.plug_in_times.items()},
         }
 
     async def _save_now(self) -> None:
@@ -224,6 +247,33 @@ class Charger:
                 self._call_observers.remove(observer)
 
         return remove
+
+    def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
+        """Receive session events (start, samples, stop, plug-out) in arrival order."""
+        self._event_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._event_listeners:
+                self._event_listeners.remove(listener)
+
+        return remove
+
+    def _emit(self, event: ChargerEvent) -> None:
+        for listener in list(self._event_listeners):
+            try:
+                listener(event)
+            except Exception:
+                self._logger.exception("%s: event listener failed", self.identity)
+
+    async def _authorize(self, id_tag: str, source: str) -> dict[str, Any]:
+        """IdTagInfo for a tag; free charging accepts everyone."""
+        if self.authorizer is None or self.free_charging:
+            return {"status": _ACCEPTED}
+        try:
+            return await self.authorizer(id_tag, source)
+        except Exception:
+            self._logger.exception("%s: authorization of a tag failed", self.identity)
+            return {"status": "Invalid"}
 
     def _observe_call(self, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> None:
         for observer in list(self._call_observers):
@@ -431,6 +481,14 @@ class Charger:
         if current and current.timestamp and timestamp < current.timestamp:
             # A queued, older report: it does not overrule what we know now.
             return {}
+        was_plugged = current is not None and current.status in PLUGGED_IN_STATUSES
+        if status in PLUGGED_IN_STATUSES and not was_plugged:
+            self.plug_in_times.setdefault(connector_id, timestamp)
+        elif status == ConnectorStatus.AVAILABLE and (
+            was_plugged or connector_id in self.plug_in_times
+        ):
+            self.plug_in_times.pop(connector_id, None)
+            self._emit(PluggedOut(connector_id, timestamp))
         self.connectors[connector_id] = ConnectorState(
             status=status,
             error_code=str(payload.get("errorCode", "NoError")),
@@ -468,11 +526,13 @@ class Charger:
             self._close_transaction(
                 old, old.meter_last_wh or old.meter_start_wh, start_time, "Other"
             )
+        id_tag = str(payload["idTag"])
+        id_tag_info = await self._authorize(id_tag, "StartTransaction")
         transaction_id = await self._allocator.allocate()
         tx = Transaction(
             transaction_id=transaction_id,
             connector_id=connector_id,
-            id_tag=str(payload["idTag"]),
+            id_tag=id_tag,
             meter_start_wh=meter_start,
             start_time=start_time,
             meter_last_wh=meter_start,
@@ -481,8 +541,9 @@ class Charger:
         self.transactions[transaction_id] = tx
         self._feed_energy(meter_start, start_time)
         await self._save_now()
+        self._emit(TransactionStarted(tx, self.plug_in_times.get(connector_id)))
         self._notify()
-        return {"transactionId": transaction_id, "idTagInfo": {"status": _ACCEPTED}}
+        return {"transactionId": transaction_id, "idTagInfo": id_tag_info}
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -513,9 +574,9 @@ class Charger:
         return answer
 
     @on(Action.authorize)
-    def on_authorize(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Authorize: every tag is accepted (tags and sharing come with the access module)."""
-        return {"idTagInfo": {"status": _ACCEPTED}}
+    async def on_authorize(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Authorize: the authorizer decides (tags, shares, groups, bookings)."""
+        return {"idTagInfo": await self._authorize(str(payload["idTag"]), "Authorize")}
 
     @on(Action.data_transfer)
     def on_data_transfer(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -562,6 +623,7 @@ class Charger:
         tx.stop_reason = reason
         self.transactions.pop(tx.transaction_id, None)
         self.last_transaction = tx
+        self._emit(TransactionStopped(tx))
 
     def _feed_energy(self, register_wh: float, timestamp: datetime) -> None:
         """Give the lifetime tracker a register reading, unless it is older than the last."""
@@ -577,7 +639,9 @@ class Charger:
         )
         tx = self.transactions.get(tx_id) if isinstance(tx_id, int) else self.active_transaction
         changed_energy = False
+        samples: list[MeterSample] = []
         for timestamp, meter_value in ordered:
+            sample_currents: dict[str, float] = {}
             live = self.measurements.timestamp is None or timestamp >= self.measurements.timestamp
             phase_power: dict[str, float] = {}
             power: float | None = None
@@ -599,10 +663,12 @@ class Charger:
                         phase_power[phase] = watts
                     else:
                         power = watts
+                elif measurand == "Current.Import":
+                    sample_currents[_phase(phase)] = value
+                    if live:
+                        self.measurements.current_a[_phase(phase)] = value
                 elif not live:
                     continue
-                elif measurand == "Current.Import":
-                    self.measurements.current_a[_phase(phase)] = value
                 elif measurand == "Voltage":
                     if phase is None or phase.endswith("-N") or phase in ("L1", "L2", "L3"):
                         self.measurements.voltage_v[_phase(phase)] = value
@@ -618,9 +684,11 @@ class Charger:
                     )
                 elif measurand == "Frequency":
                     self.measurements.frequency_hz = value
+            if power is None and phase_power:
+                power = sum(phase_power.values())
+            if power is not None or register is not None or sample_currents:
+                samples.append(MeterSample(timestamp, power, sample_currents, register))
             if live:
-                if power is None and phase_power:
-                    power = sum(phase_power.values())
                 if power is not None:
                     self.measurements.power_w = power
                 self.measurements.timestamp = timestamp
@@ -633,6 +701,9 @@ class Charger:
                 changed_energy = True
         if changed_energy:
             self._save_later()
+        tx_key = tx.transaction_id if tx is not None else tx_id if isinstance(tx_id, int) else None
+        if samples and tx_key is not None:
+            self._emit(TransactionSamples(tx_key, tuple(samples)))
 
     # ------------------------------------------------------------ outbound
     def _require_connection(self) -> OcppConnection:
@@ -720,7 +791,12 @@ class Charger:
 
     async def remote_start(self, id_tag: str | None = None, connector_id: int = 1) -> None:
         """Start charging (RemoteStartTransaction) with the given or the configured tag."""
-        tag = (id_tag or self.options.remote_start_tag).strip()
+        default = (
+            self.remote_start_tag_provider()
+            if self.remote_start_tag_provider is not None
+            else self.options.remote_start_tag
+        )
+        tag = (id_tag or default).strip()
         if not tag or len(tag) > 20:
             raise InvalidArgumentError("An id tag is 1 to 20 characters", tag=tag)
         await self._call_expect(
@@ -823,6 +899,70 @@ class Charger:
             )
         await self.change_configuration("LedDimmingLevel", level)
 
+    async def sync_local_list(self, entries: list[dict[str, Any]], version: int) -> bool:
+        """Make the charger's local authorization list ``entries`` at ``version``.
+
+        Asks GetLocalListVersion first and sends nothing when the charger already has
+        this version. Returns True when a list was sent. Lists longer than the
+        charger holds are cut (with a warning); SendLocalListMaxLength is respected by
+        sending a Full update followed by Differential ones.
+        """
+        if not self.features.local_list:
+            return False
+        answer = await self.call("GetLocalListVersion", {})
+        if answer.get("listVersion") == version:
+            self.local_list_version = version
+            return False
+        capacity = self.features.local_list_max_length
+        if capacity is not None and len(entries) > capacity:
+            self._logger.warning(
+                "%s: the local list holds %s tags; %s left out",
+                self.identity,
+                capacity,
+                len(entries) - capacity,
+            )
+            entries = entries[:capacity]
+        chunk = _int_or_none(self.configuration.get("SendLocalListMaxLength")) or len(entries)
+        chunk = max(1, chunk)
+        batches = [entries[i : i + chunk] for i in range(0, len(entries), chunk)] or [[]]
+        # A Differential update must carry a higher version than the list it changes:
+        # the Full one starts below the target and each further batch counts up to it.
+        first_version = max(1, version - len(batches) + 1)
+        for index, batch in enumerate(batches):
+            await self._call_expect(
+                "SendLocalList",
+                {
+                    "listVersion": first_version + index,
+                    "updateType": "Full" if index == 0 else "Differential",
+                    "localAuthorizationList": batch,
+                },
+            )
+        self.local_list_version = version
+        self._notify()
+        return True
+
+    async def reserve_now(
+        self, reservation_id: int, id_tag: str, expiry: datetime, connector_id: int = 1
+    ) -> None:
+        """Reserve a connector for a tag until ``expiry`` (ReserveNow)."""
+        if not self.features.reservations:
+            raise NotSupportedByChargerError("reservations")
+        await self._call_expect(
+            "ReserveNow",
+            {
+                "connectorId": connector_id,
+                "expiryDate": format_ocpp_time(expiry),
+                "idTag": id_tag,
+                "reservationId": reservation_id,
+            },
+        )
+
+    async def cancel_reservation(self, reservation_id: int) -> None:
+        """Cancel a reservation (CancelReservation)."""
+        if not self.features.reservations:
+            raise NotSupportedByChargerError("reservations")
+        await self._call_expect("CancelReservation", {"reservationId": reservation_id})
+
     async def update_firmware(
         self, location: str, retrieve_date: datetime | None = None, retries: int | None = None
     ) -> None:
@@ -864,6 +1004,13 @@ class Charger:
             "setup_error": self.setup_error,
             "data_transfers": list(self.data_transfers),
         }
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(str(value).strip()) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _phase(phase: str | None) -> str:

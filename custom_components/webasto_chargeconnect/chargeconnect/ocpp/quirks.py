@@ -65,6 +65,10 @@ def detect_features(model: ChargerModel, configuration: Mapping[str, str]) -> Fe
     rate_unit = "W" if allowed and "current" not in allowed and "a" not in allowed else "A"
     profiles = configuration.get("SupportedFeatureProfiles")
     smart = profiles is None or "smartcharging" in profiles.lower()
+    listed = {item.strip().lower() for item in (profiles or "").split(",")}
+    local_list = "localauthlistmanagement" in listed and (
+        configuration.get("LocalAuthListEnabled", "true").strip().lower() != "false"
+    )
     phases = _int(configuration, "CurrentLimiterPhase") or 3
     return Features(
         free_charging="FreeModeActive" in configuration,
@@ -74,4 +78,7 @@ def detect_features(model: ChargerModel, configuration: Mapping[str, str]) -> Fe
         max_stack_level=_int(configuration, "ChargeProfileMaxStackLevel") or 0,
         get_configuration_max_keys=_int(configuration, "GetConfigurationMaxKeys"),
         phases=1 if phases == 1 else 3,
+        local_list=local_list,
+        local_list_max_length=_int(configuration, "LocalAuthListMaxLength"),
+        reservations="reservation" in listed,
     )

@@ -1,0 +1,40 @@
+"""The session ledger: an SQLite archive of charging sessions, totals and exports."""
+
+from .errors import (
+    ExportError,
+    ExportFormatError,
+    LedgerClosedError,
+    LedgerError,
+    LedgerOpenError,
+    LedgerSchemaError,
+)
+from .models import (
+    UNSET,
+    ExportResult,
+    Sample,
+    SessionFilter,
+    SessionRecord,
+    SessionStart,
+    Totals,
+)
+from .schema import SCHEMA_V1, SCHEMA_VERSION
+from .store import Ledger
+
+__all__ = [
+    "SCHEMA_V1",
+    "SCHEMA_VERSION",
+    "UNSET",
+    "ExportError",
+    "ExportFormatError",
+    "ExportResult",
+    "Ledger",
+    "LedgerClosedError",
+    "LedgerError",
+    "LedgerOpenError",
+    "LedgerSchemaError",
+    "Sample",
+    "SessionFilter",
+    "SessionRecord",
+    "SessionStart",
+    "Totals",
+]
