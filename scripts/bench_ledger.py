@@ -31,6 +31,7 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+import importlib
 import json
 from pathlib import Path
 import random
@@ -74,16 +75,20 @@ class Ticker:
 
     def __init__(self) -> None:
         self.longest = 0.0
+        self.gaps: list[float] = []
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
             began = time.perf_counter()
             await asyncio.sleep(0.001)
-            self.longest = max(self.longest, time.perf_counter() - began - 0.001)
+            gap = time.perf_counter() - began - 0.001
+            self.gaps.append(gap)
+            self.longest = max(self.longest, gap)
 
     def __enter__(self) -> Ticker:
         self.longest = 0.0
+        self.gaps = []
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 
@@ -148,14 +153,31 @@ def archive(
         )
 
 
+CPU = {"last": 0.0}
+
+
 async def timed[T](func: Callable[[], Awaitable[T]]) -> tuple[T, float, float]:
-    """Result, seconds, and the longest loop block meanwhile (seconds)."""
+    """Result, seconds, and the longest loop block meanwhile (seconds).
+
+    The process CPU time it took (all threads) is left in ``CPU["last"]``.
+    """
     with Ticker() as ticker:
         began = time.perf_counter()
+        cpu = time.process_time()
         result = await func()
         elapsed = time.perf_counter() - began
+        CPU["last"] = time.process_time() - cpu
         await asyncio.sleep(0.005)  # let the ticker see the end
     return result, elapsed, ticker.longest
+
+
+def busy(seconds: float) -> None:
+    """Pure-Python work that allocates (the GIL is handed over every 5 ms)."""
+    end = time.perf_counter() + seconds
+    junk: list[tuple[int, str]] = []
+    while time.perf_counter() < end:
+        junk.extend((i, str(i)) for i in range(1000))
+        junk.clear()
 
 
 def size(path: Path) -> int:
@@ -251,6 +273,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["stop_session_ms"] = seconds * 1000
             blocks["start/samples/stop"] = max(block, block2)
 
+            # The floor on this machine: the same ticker while a thread runs pure Python.
+            loop = asyncio.get_running_loop()
+            _, _, block = await timed(lambda: loop.run_in_executor(None, busy, 3.0))
+            figures["floor_block_ms"] = block * 1000
+            # First use of the writer libraries imports them (in the ledger's thread when an
+            # export runs; here in a worker thread, measured apart from the exports).
+            _, seconds, block = await timed(
+                lambda: asyncio.to_thread(
+                    lambda: (importlib.import_module("xlsxwriter"), importlib.import_module("fpdf"))
+                )
+            )
+            figures["import_writers_s"] = seconds
+            figures["import_writers_block_ms"] = block * 1000
+
             year = SessionFilter(start=end - timedelta(days=365), end=end)
             everything = SessionFilter()
             for fmt in ("csv", "xlsx", "pdf"):
@@ -262,6 +298,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         lambda f=fmt, t=target, x=flt: ledger.export(f, t, x)  # type: ignore[misc]
                     )
                     figures[f"export_{fmt}_{label}_s"] = seconds
+                    figures[f"export_{fmt}_{label}_cpu_s"] = CPU["last"]
                     figures[f"export_{fmt}_{label}_bytes"] = target.stat().st_size
                     figures[f"export_{fmt}_{label}_sessions"] = result.sessions
                     figures[f"export_{fmt}_{label}_rss_growth"] = maxrss() - rss_before
@@ -385,10 +422,12 @@ def table(f: dict[str, Any], tracemalloc_on: bool) -> str:
             if tracemalloc_on:
                 memory = f", heap peak {mib(f[f'export_{fmt}_{label}_heap_peak'])}"
             count = f[f"export_{fmt}_{label}_sessions"]
+            cpu = f[f"export_{fmt}_{label}_cpu_s"]
             rows.append(
                 (
                     f"export {fmt.upper()} {label} ({count:,} sessions)",
-                    f"{seconds:.2f} s, {mib(f[f'export_{fmt}_{label}_bytes'])}{memory}",
+                    f"{seconds:.2f} s ({cpu:.2f} s CPU), "
+                    f"{mib(f[f'export_{fmt}_{label}_bytes'])}{memory}",
                     target,
                     verdict,
                 )
@@ -413,6 +452,22 @@ def table(f: dict[str, Any], tracemalloc_on: bool) -> str:
             "",
         ),
     ]
+    rows.append(
+        (
+            "first use: import of XlsxWriter + fpdf2 (Pillow, fontTools)",
+            f"{f['import_writers_s']:.2f} s, loop block {f['import_writers_block_ms']:.1f} ms",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "floor: loop block while a thread runs pure Python for 3 s",
+            f"{f['floor_block_ms']:.1f} ms",
+            "",
+            "",
+        )
+    )
     for phase, value in f["blocks_ms"].items():
         rows.append((f"longest event-loop block: {phase}", f"{value:.1f} ms", "", ""))
     rows.append(

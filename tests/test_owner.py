@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
+import voluptuous as vol
 
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
@@ -501,3 +502,62 @@ async def test_charging_switch_uses_favourite_tag(
     )
     remote = await online_sim.wait_for_call("RemoteStartTransaction")
     assert remote.payload["idTag"] == "FAV-9"
+
+
+async def test_interrupted_session_is_closed(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """A charger that starts again without stopping: the lost session is closed in the archive."""
+    await online_sim.plug_in()
+    first = await online_sim.start_transaction("CARD-1")
+    await online_sim.meter_values(power_w=7000)
+    # The charger rebooted and forgot its transaction: a new start on the same connector.
+    online_sim.transaction_id = None
+    second = await online_sim.start_transaction("CARD-1")
+    await _flush(entry)
+    ledger = entry.runtime_data.owner.ledger
+    lost = await ledger.get_session(first)
+    assert lost is not None
+    assert lost.stop_reason == "Other"
+    assert lost.stop_time is not None
+    assert lost.energy_kwh > 0
+    running = await ledger.open_sessions(IDENTITY)
+    assert [record.transaction_id for record in running] == [second]
+
+
+async def test_share_invitation_through_notify(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """share_charger can send the invitation through a notify action."""
+    sent: list[ServiceCall] = []
+
+    async def capture(call: ServiceCall) -> None:
+        sent.append(call)
+
+    hass.services.async_register("notify", "bob", capture)
+    expiry = dt_util.utcnow() + timedelta(days=3)
+    await _call(
+        hass,
+        "share_charger",
+        {
+            "device_id": _device_id(hass),
+            "name": "Bob",
+            "email": "bob@example.com",
+            "id_tag": "BOB-7",
+            "expiry": expiry.isoformat(),
+            "notify_service": "notify.bob",
+        },
+    )
+    assert len(sent) == 1
+    message = sent[0].data["message"]
+    assert "Bob" in message
+    assert "BOB-7" in message
+    assert dt_util.as_local(expiry).strftime("%Y-%m-%d") in message
+    # The action's schema refuses a malformed address before anything is stored.
+    with pytest.raises(vol.Invalid):
+        await _call(
+            hass,
+            "share_charger",
+            {"device_id": _device_id(hass), "name": "Eve", "email": "not-an-email", "id_tag": "E"},
+        )
+    assert [share.name for share in entry.runtime_data.owner.access.shares()] == ["Bob"]

@@ -22,7 +22,7 @@ from custom_components.webasto_chargeconnect.assist import (
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
 
-from .conftest import setup_entry, wait_configured, wait_for_state, wait_until
+from .conftest import IDENTITY, setup_entry, wait_configured, wait_for_state, wait_until
 
 E = "webasto_next_ws123456"
 SECOND = "UNITE-WS654321"
@@ -146,6 +146,92 @@ async def test_start_sentence_variants(
     assert await say(hass, text, language) == LANGUAGES[language].answers["started"]
     call = await online_sim.wait_for_call("RemoteStartTransaction")
     assert call.payload["idTag"] == "HomeAssistant"
+
+
+# Every sentence the README lists, and its variants naming the charger (device name "Garage").
+SENTENCES = {
+    "en": {
+        "start": [
+            "start charging car",
+            "start charging the car",
+            "charge the car",
+            "start the charger",
+            "start charging",
+            "start charging Garage",
+            "start Garage",
+        ],
+        "stop": [
+            "stop charging car",
+            "stop charging the car",
+            "stop the charger",
+            "stop charging",
+            "stop charging Garage",
+            "stop Garage",
+        ],
+        "power": [
+            "what is the charger's power",
+            "how much power is the charger using",
+            "what is the power of Garage",
+            "how much power is Garage using",
+        ],
+    },
+    "nl": {
+        "start": [
+            "start laden",
+            "start het laden",
+            "begin met laden",
+            "laad de auto",
+            "laad de auto op",
+            "start de laadpaal",
+            "start het laden op Garage",
+            "start Garage",
+        ],
+        "stop": [
+            "stop laden",
+            "stop met laden",
+            "stop het laden",
+            "stop de laadpaal",
+            "stop het laden van de auto",
+            "stop Garage",
+        ],
+        "power": [
+            "hoeveel vermogen laadt de auto",
+            "wat is het vermogen van de laadpaal",
+            "hoeveel vermogen gebruikt Garage",
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+async def test_every_documented_sentence(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger, language: str
+) -> None:
+    """Each documented sentence reaches its command (checked without sending anything)."""
+    registry = dr.async_get(hass)
+    device = registry.async_get_device(identifiers={(DOMAIN, IDENTITY)})
+    registry.async_update_device(device.id, name_by_user="Garage")
+    await hass.async_block_till_done()
+    charger = entry.runtime_data.charger
+    answers = LANGUAGES[language].answers
+    sentences = SENTENCES[language]
+
+    # Not charging: every stop sentence answers so, and sends nothing.
+    for sentence in sentences["stop"]:
+        assert await say(hass, sentence, language) == answers["not_charging"], sentence
+
+    # Charging at 7.4 kW: every start sentence says so, every power sentence gives the power.
+    await online_sim.plug_in()
+    await online_sim.start_transaction("CARD-1")
+    await online_sim.meter_values(power_w=7400)
+    await wait_until(hass, lambda: charger.measurements.power_w == 7400)
+    for sentence in sentences["start"]:
+        assert await say(hass, sentence, language) == answers["already_charging"], sentence
+    power = answers["power"].format(power=format_power(7400, language))
+    for sentence in sentences["power"]:
+        assert await say(hass, sentence, language) == power, sentence
+    assert _calls(online_sim, "RemoteStartTransaction") == 0
+    assert _calls(online_sim, "RemoteStopTransaction") == 0
 
 
 async def test_answer_follows_the_sentence_language(
@@ -345,6 +431,49 @@ async def test_builtin_intents_with_aliases(
     assert result.response.intent.intent_type == "HassTurnOff"
     await online_sim.wait_for_call("RemoteStopTransaction")
     await wait_for_state(hass, switch_id, "off")
+
+
+@pytest.mark.parametrize(
+    ("language", "turn_on", "question"),
+    [
+        ("en", "turn on wallbox charging", "what is the wallbox power"),
+        ("nl", "zet wallbox laden aan", "wat is het wallbox vermogen"),
+    ],
+)
+async def test_builtin_intents_with_a_speakable_device_name(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    make_sim: Callable[..., SimulatedCharger],
+    language: str,
+    turn_on: str,
+    question: str,
+) -> None:
+    """A device named "Wallbox": the built-in intents find "Wallbox Charging" / "Wallbox Laden"."""
+    hass.config.language = language  # entity names are in Home Assistant's language
+    await _setup_conversation(hass)
+    config_entry = await setup_entry(hass)
+    sim = make_sim(config_entry)
+    await sim.connect()
+    await sim.boot()
+    await sim.status("Available")
+    await wait_configured(hass, config_entry)
+    registry = dr.async_get(hass)
+    device = registry.async_get_device(identifiers={(DOMAIN, IDENTITY)})
+    registry.async_update_device(device.id, name_by_user="Wallbox")
+    async_expose_entity(hass, conversation.DOMAIN, f"sensor.{E}_power", True)
+    await hass.async_block_till_done()
+
+    result = await ask(hass, turn_on, language)
+    assert result.response.intent.intent_type == "HassTurnOn"
+    call = await sim.wait_for_call("RemoteStartTransaction")
+    assert call.payload["idTag"] == "HomeAssistant"
+    charger = config_entry.runtime_data.charger
+    await wait_until(hass, lambda: charger.charging)
+    await sim.meter_values(power_w=7400)
+    await wait_for_state(hass, f"sensor.{E}_power", "7.4")
+    result = await ask(hass, question, language)
+    assert result.response.intent.intent_type == "HassGetState"
+    assert "7.4" in speech(result)
 
 
 async def test_several_chargers(

@@ -10,6 +10,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .assist import async_setup_assist
 from .chargeconnect import ChargeConnectError, ChargerOptions, ServerStartError
+from .chargeconnect.ledger import LedgerError
 from .const import (
     CONF_IDENTITY,
     CONF_MAX_CURRENT,
@@ -96,7 +97,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry
         options_from_entry(entry),
     )
     coordinator = ChargeConnectCoordinator(hass, entry, charger)
-    access, ledger = await hub.async_acquire_owner_data(entry.entry_id)
+    try:
+        access, ledger = await hub.async_acquire_owner_data(entry.entry_id)
+    except LedgerError as err:
+        await hub.async_release_charger(identity, entry.entry_id)
+        await hub.async_release_server(server.port, entry.entry_id)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key=err.translation_key,
+            translation_placeholders={"error": str(err), **err.placeholders},
+        ) from err
     owner = ChargerOwner(hass, charger, access, ledger, coordinator)
     coordinator.owner = owner
     entry.runtime_data = ChargeConnectRuntimeData(hub, charger, coordinator, server.port, owner)
