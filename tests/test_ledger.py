@@ -29,6 +29,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.ledger import (
     ExportFormatError,
     Ledger,
     LedgerClosedError,
+    LedgerOpenError,
     LedgerSchemaError,
     Sample,
     SessionFilter,
@@ -471,6 +472,20 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
         await ledger.query(SessionFilter())
 
 
+async def test_unreadable_database_is_reported(tmp_path: Path) -> None:
+    """A file that is not a database gives a translated error and no thread is left."""
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not an SQLite database" * 100)
+    ledger = Ledger(path)
+    with pytest.raises(LedgerOpenError) as err:
+        await ledger.async_open()
+    assert err.value.translation_key == "ledger_open_failed"
+    assert err.value.placeholders["path"] == str(path)
+    assert "not a database" in err.value.placeholders["error"]
+    assert not ledger.is_open
+    await ledger.async_close()  # harmless
+
+
 # ---------------------------------------------------------------------------- exports
 
 
@@ -742,6 +757,18 @@ async def test_export_streams_in_chunks_while_writes_go_on(ledger: Ledger, tmp_p
     assert stopped is not None and result.sessions == 3500
     rows = list(csv.reader((tmp_path / "all.csv").open(encoding="utf-8")))
     assert len(rows) == 1 + result.sessions + 1
+
+    # Cancelled half-way (an action that timed out): no temp file stays behind.
+    target = tmp_path / "cancelled" / "all.xlsx"
+    export = asyncio.ensure_future(ledger.export("xlsx", target, SessionFilter()))
+    # Tasks start in order: the read is queued behind the export's first chunk.
+    assert await asyncio.ensure_future(ledger.get_session(9999)) is not None
+    assert names(target.parent)[0].startswith(".all.xlsx.")  # the temp file
+    export.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await export
+    assert (await ledger.totals(None, T0)).sessions == 3501  # queued after the clean-up
+    assert names(target.parent) == []
 
 
 def test_pdf_text_maps_what_core_fonts_lack() -> None:

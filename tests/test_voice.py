@@ -460,7 +460,10 @@ async def test_builtin_intents_with_a_speakable_device_name(
     registry = dr.async_get(hass)
     device = registry.async_get_device(identifiers={(DOMAIN, IDENTITY)})
     registry.async_update_device(device.id, name_by_user="Wallbox")
-    async_expose_entity(hass, conversation.DOMAIN, f"sensor.{E}_power", True)
+    # Entity ids follow the language too: find the power sensor by its unique id.
+    power_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{IDENTITY}_power")
+    assert power_id is not None
+    async_expose_entity(hass, conversation.DOMAIN, power_id, True)
     await hass.async_block_till_done()
 
     result = await ask(hass, turn_on, language)
@@ -470,7 +473,7 @@ async def test_builtin_intents_with_a_speakable_device_name(
     charger = config_entry.runtime_data.charger
     await wait_until(hass, lambda: charger.charging)
     await sim.meter_values(power_w=7400)
-    await wait_for_state(hass, f"sensor.{E}_power", "7.4")
+    await wait_for_state(hass, power_id, "7.4")
     result = await ask(hass, question, language)
     assert result.response.intent.intent_type == "HassGetState"
     assert "7.4" in speech(result)

@@ -56,8 +56,8 @@ if TYPE_CHECKING:
 CONVERSATION: Final = "conversation"
 # hass.data key of the AssistTriggers object (the hub is under DOMAIN).
 DATA_ASSIST: Final = f"{DOMAIN}_assist"
-# HA 2025.4 keeps the default agent (and its triggers) under this hass.data key; from 2025.5
-# on the agent manager keeps the triggers (register_trigger(TriggerDetails(...))).
+# HA 2025.4 keeps the default agent (and its triggers) under this hass.data key; newer versions
+# (2026.2 is tested) keep the triggers in the agent manager (register_trigger(TriggerDetails)).
 DEFAULT_AGENT_KEY: Final = "conversation_default_entity"
 NAME_SLOT: Final = "{name}"
 

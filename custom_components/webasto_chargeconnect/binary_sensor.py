@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .chargeconnect import Charger
+from .chargeconnect.upstream import UpstreamLink
 from .coordinator import ChargeConnectConfigEntry
 from .entity import ChargeConnectEntity
 
@@ -61,6 +62,8 @@ async def async_setup_entry(
     """Add the charger's binary sensors."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(ChargeConnectBinarySensor(coordinator, d) for d in BINARY_SENSORS)
+    if entry.runtime_data.upstream is not None:
+        async_add_entities(UpstreamBinarySensor(coordinator, d) for d in UPSTREAM_BINARY_SENSORS)
 
 
 class ChargeConnectBinarySensor(ChargeConnectEntity, BinarySensorEntity):
@@ -72,6 +75,41 @@ class ChargeConnectBinarySensor(ChargeConnectEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """The sensor's value."""
         return self.entity_description.value_fn(self.charger)
+
+    def state_signature(self) -> object:
+        """Only the value matters."""
+        return self.is_on
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpstreamBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor of the forwarding to the charger's original backend."""
+
+    upstream_fn: Callable[[UpstreamLink], bool]
+    requires_online: bool = False  # the backend link has nothing to do with the charger
+
+
+UPSTREAM_BINARY_SENSORS: tuple[UpstreamBinarySensorDescription, ...] = (
+    UpstreamBinarySensorDescription(
+        key="upstream_connected",
+        translation_key="upstream_connected",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        upstream_fn=lambda link: link.connected,
+    ),
+)
+
+
+class UpstreamBinarySensor(ChargeConnectEntity, BinarySensorEntity):
+    """Whether the charger's original backend is connected (forwarding configured)."""
+
+    entity_description: UpstreamBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """The link's state."""
+        link = self.coordinator.upstream
+        return None if link is None else self.entity_description.upstream_fn(link)
 
     def state_signature(self) -> object:
         """Only the value matters."""

@@ -71,3 +71,17 @@ FIRMWARE_STATUS_OPTIONS: Final = [
     "installed",
     "installation_failed",
 ]
+
+# Forwarding to the charger's original backend (issue 5).
+CONF_UPSTREAM_URL: Final = "upstream_url"
+CONF_UPSTREAM_USERNAME: Final = "upstream_username"
+CONF_UPSTREAM_PASSWORD: Final = "upstream_password"
+CONF_ALLOW_APP_CONTROL: Final = "allow_app_control"
+DEFAULT_ALLOW_APP_CONTROL: Final = True
+# A repair issue appears when the backend stays unreachable this long (seconds).
+UPSTREAM_ISSUE_AFTER: Final = 30 * 60
+# The charger's own web UI (the Next's LED brightness and free charging).
+CONF_WEBUI_HOST: Final = "webui_host"
+CONF_WEBUI_PASSWORD: Final = "webui_password"
+CONF_HA_URL: Final = "ha_url"
+WEBUI_SCAN_INTERVAL: Final = 60

@@ -17,7 +17,10 @@ from .const import DOMAIN, LOGGER, UPDATE_THROTTLE
 from .hub import ChargeConnectHub
 
 if TYPE_CHECKING:
+    from .chargeconnect.upstream import UpstreamLink
+    from .forwarding import Forwarding
     from .owner import ChargerOwner
+    from .webui_coordinator import WebUiCoordinator
 
 
 @dataclass
@@ -29,6 +32,11 @@ class ChargeConnectRuntimeData:
     coordinator: ChargeConnectCoordinator
     port: int
     owner: ChargerOwner
+    # Forwarding to the charger's original backend (None: not configured).
+    upstream: UpstreamLink | None = None
+    forwarding: Forwarding | None = None
+    # The charger's web UI, polled (None: not configured).
+    webui: WebUiCoordinator | None = None
 
 
 type ChargeConnectConfigEntry = ConfigEntry[ChargeConnectRuntimeData]
@@ -59,6 +67,8 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
         self.data = None
         # The owner's features (archive, access); set right after construction.
         self.owner: ChargerOwner
+        # The link to the charger's original backend, when forwarding is configured.
+        self.upstream: UpstreamLink | None = None
         info = charger.info
         # One DeviceInfo shared by all of the charger's entities.
         self.device_info = DeviceInfo(

@@ -27,6 +27,7 @@ from homeassistant.helpers.typing import StateType
 
 from .chargeconnect import Charger
 from .chargeconnect.ocpp.charger import session_duration
+from .chargeconnect.upstream import UpstreamLink
 from .const import ERROR_CODE_OPTIONS, FIRMWARE_STATUS_OPTIONS, STATUS_OPTIONS
 from .coordinator import ChargeConnectConfigEntry
 from .entity import ChargeConnectEntity
@@ -349,6 +350,8 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     async_add_entities(ChargeConnectSensor(coordinator, d) for d in SENSORS)
     async_add_entities(ChargeConnectOwnerSensor(coordinator, d) for d in OWNER_SENSORS)
+    if entry.runtime_data.upstream is not None:
+        async_add_entities(UpstreamSensor(coordinator, d) for d in UPSTREAM_SENSORS)
 
 
 class ChargeConnectSensor(ChargeConnectEntity, SensorEntity):
@@ -386,3 +389,45 @@ class ChargeConnectOwnerSensor(ChargeConnectEntity, SensorEntity):
     def state_signature(self) -> object:
         """Value and unit."""
         return (self.native_value, self.native_unit_of_measurement)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpstreamSensorDescription(SensorEntityDescription):
+    """A sensor of the forwarding to the charger's original backend."""
+
+    upstream_fn: Callable[[UpstreamLink], StateType | datetime]
+    requires_online: bool = False  # the backend link has nothing to do with the charger
+
+
+UPSTREAM_SENSORS: tuple[UpstreamSensorDescription, ...] = (
+    UpstreamSensorDescription(
+        key="upstream_queued",
+        translation_key="upstream_queued",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.MEASUREMENT,
+        upstream_fn=lambda link: link.queued,
+    ),
+    UpstreamSensorDescription(
+        key="upstream_last_error",
+        translation_key="upstream_last_error",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        upstream_fn=lambda link: link.last_error[:255] if link.last_error else None,
+    ),
+)
+
+
+class UpstreamSensor(ChargeConnectEntity, SensorEntity):
+    """A sensor of the forwarding (queued messages, last error)."""
+
+    entity_description: UpstreamSensorDescription
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The link's value."""
+        link = self.coordinator.upstream
+        return None if link is None else self.entity_description.upstream_fn(link)
+
+    def state_signature(self) -> object:
+        """Only the value matters."""
+        return self.native_value

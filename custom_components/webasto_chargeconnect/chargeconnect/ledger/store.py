@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+import contextlib
 from contextlib import contextmanager
 from datetime import datetime, tzinfo
 import logging
@@ -119,10 +120,18 @@ class Ledger:
         self._executor = executor
         try:
             await self._run(self._open)
-        except BaseException:
+        except asyncio.CancelledError:
+            # The open may still be running: close after it, without waiting here.
             self._executor = None
             executor.submit(self._close)
             executor.shutdown(wait=False)
+            raise
+        except BaseException:
+            self._executor = None
+            try:
+                await asyncio.get_running_loop().run_in_executor(executor, self._close)
+            finally:
+                executor.shutdown(wait=True)  # idle: joining takes microseconds
             raise
 
     def _open(self) -> None:
@@ -572,7 +581,8 @@ class Ledger:
         finally:
             if not finished and self._executor is not None:
                 # Cancelled or failed: remove the temp file and the read connection.
-                self._executor.submit(self._export_abort, steps)
+                with contextlib.suppress(RuntimeError):  # shut down meanwhile
+                    self._executor.submit(self._export_abort, steps)
 
     def _export_step(self, steps: Generator[None, None, ExportResult]) -> ExportResult | None:
         self._db()  # refuse once closed

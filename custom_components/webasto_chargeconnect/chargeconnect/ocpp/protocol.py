@@ -229,7 +229,14 @@ class OcppConnection:
             future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             self._pending[unique_id] = (action, future)
             try:
-                await self._send(_dumps([CALL, unique_id, action, payload]))
+                try:
+                    await self._send(_dumps([CALL, unique_id, action, payload]))
+                except ConnectionError as err:
+                    # The websocket is closing (aiohttp raises ConnectionResetError or
+                    # ClientConnectionResetError, a ConnectionResetError subclass).
+                    raise ChargerOfflineError(
+                        f"{self.identity} disconnected while sending {action}: {err}"
+                    ) from err
                 return await asyncio.wait_for(future, timeout)
             except TimeoutError:
                 raise CallTimeoutError(action, timeout) from None

@@ -1,0 +1,118 @@
+"""Polling the charger's own web UI for what OCPP does not offer (the Next's LED, free charging).
+
+The web UI is a second, independent connection to the charger: its entities are
+available while the web UI answers, whether or not the charger is online over OCPP.
+Errors make the entities unavailable (logged once by the coordinator, not per poll); a
+refused password starts Home Assistant's reauthentication flow.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import (
+    CoordinatorEntity,
+    DataUpdateCoordinator,
+    UpdateFailed,
+)
+
+from .chargeconnect.upstream import WebUiAuthError, WebUiClient, WebUiError
+from .const import (
+    CONF_IDENTITY,
+    CONF_WEBUI_HOST,
+    CONF_WEBUI_PASSWORD,
+    DOMAIN,
+    LOGGER,
+    WEBUI_SCAN_INTERVAL,
+)
+from .coordinator import ChargeConnectConfigEntry
+
+CONF_WEBUI_MODEL = "webui_model"
+MODEL_NEXT = "next"
+
+
+class WebUiCoordinator(DataUpdateCoordinator[dict[str, Any]]):
+    """Reads the charger's web-UI settings every ``WEBUI_SCAN_INTERVAL`` seconds."""
+
+    config_entry: ChargeConnectConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ChargeConnectConfigEntry,
+        client: WebUiClient,
+        device_info: DeviceInfo,
+    ) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.data[CONF_IDENTITY]} web UI",
+            update_interval=timedelta(seconds=WEBUI_SCAN_INTERVAL),
+        )
+        self.client = client
+        self.identity: str = entry.data[CONF_IDENTITY]
+        self.device_info = device_info
+
+    @classmethod
+    def create(
+        cls, hass: HomeAssistant, entry: ChargeConnectConfigEntry, device_info: DeviceInfo
+    ) -> WebUiCoordinator | None:
+        """The entry's web-UI coordinator, or None when no web UI is configured."""
+        host = entry.data.get(CONF_WEBUI_HOST)
+        password = entry.data.get(CONF_WEBUI_PASSWORD)
+        if not host or not password:
+            return None
+        client = WebUiClient(
+            str(host),
+            str(password),
+            # The charger's certificate is self-signed: the client does not verify it.
+            async_get_clientsession(hass),
+            model=entry.data.get(CONF_WEBUI_MODEL) or None,
+            logger=LOGGER,
+        )
+        return cls(hass, entry, client, device_info)
+
+    @property
+    def model(self) -> str | None:
+        """``next`` or ``unite`` (from the config flow, or detected)."""
+        return self.client.model
+
+    async def _async_update_data(self) -> dict[str, Any]:
+        try:
+            return await self.client.async_get_settings()
+        except WebUiAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key=err.translation_key,
+                translation_placeholders=err.placeholders,
+            ) from err
+        except WebUiError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key=err.translation_key,
+                translation_placeholders=err.placeholders,
+            ) from err
+
+
+class WebUiEntity(CoordinatorEntity[WebUiCoordinator]):
+    """An entity of the charger's device whose value comes from its web UI."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: WebUiCoordinator, description: EntityDescription) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_unique_id = f"{coordinator.identity}_{description.key}"
+        self._attr_device_info = coordinator.device_info
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The last settings read (empty before the first successful read)."""
+        return self.coordinator.data or {}
