@@ -839,7 +839,13 @@ class Demo:
             say(f"Reusing the charger {IDENTITY} from the last run")
         state.update(charger_password=password, ocpp_port=args.ocpp_port)
         save_state(state)
-        await wait_for_entry_loaded(api)
+        loaded = await wait_for_entry_loaded(api)
+        # A tariff, so the dashboard's cost cards have something to show (EUR 0.50 per
+        # session + 0.32 per kWh). No tags: the installation stays open, any card charges.
+        await api.post(
+            "/api/services/webasto_chargeconnect/set_tariff",
+            {"config_entry": loaded["entry_id"], "fixed_fee": 0.5, "price_per_kwh": 0.32},
+        )
 
         ocpp_url = f"ws://127.0.0.1:{args.ocpp_port}/ocpp"
         if not args.no_simulator:

@@ -54,8 +54,13 @@ def free_port() -> int:
 async def _start(hass: HomeAssistant, **changes: object) -> dict:
     changes.setdefault(CONF_PORT, free_port())
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "manual"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual"
     return await hass.config_entries.flow.async_configure(
         result["flow_id"], {**USER_INPUT, **changes}
     )

@@ -29,6 +29,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.ledger import (
     ExportFormatError,
     Ledger,
     LedgerClosedError,
+    LedgerDatabaseError,
     LedgerOpenError,
     LedgerSchemaError,
     Sample,
@@ -484,6 +485,19 @@ async def test_unreadable_database_is_reported(tmp_path: Path) -> None:
     assert "not a database" in err.value.placeholders["error"]
     assert not ledger.is_open
     await ledger.async_close()  # harmless
+
+
+async def test_sqlite_failures_become_ledger_errors(ledger: Ledger) -> None:
+    """A database broken underneath the ledger raises a translated error, not sqlite3's."""
+    await add_stopped(ledger, 1, T0, 1_000)
+    conn = sqlite3.connect(ledger.path)
+    conn.execute("DROP TABLE samples")
+    conn.close()
+    with pytest.raises(LedgerDatabaseError) as err:
+        await ledger.samples(1)
+    assert err.value.translation_key == "ledger_database_error"
+    assert "no such table" in err.value.placeholders["error"]
+    assert (await ledger.totals(None, T0)).sessions == 1  # the rest still works
 
 
 # ---------------------------------------------------------------------------- exports

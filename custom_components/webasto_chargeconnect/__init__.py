@@ -29,9 +29,11 @@ from .coordinator import (
     ChargeConnectCoordinator,
     ChargeConnectRuntimeData,
 )
+from .forwarding import Forwarding, async_remove_store as async_remove_upstream_store
 from .hub import ChargeConnectHub, charger_store
 from .owner import ChargerOwner
 from .services import async_setup_services
+from .webui_coordinator import WebUiCoordinator
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -112,6 +114,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry
     entry.runtime_data = ChargeConnectRuntimeData(hub, charger, coordinator, server.port, owner)
     await owner.async_start()
     entry.async_on_unload(coordinator.async_start())
+    # Forwarding to the charger's original backend, once the charger is ours.
+    forwarding = Forwarding.create(hass, entry, charger, coordinator)
+    if forwarding is not None:
+        coordinator.upstream = entry.runtime_data.upstream = forwarding.link
+        entry.runtime_data.forwarding = forwarding
+        await forwarding.async_start()
+    # The charger's web UI (LED brightness and free charging on the Next), polled.
+    webui = WebUiCoordinator.create(hass, entry, coordinator.device_info)
+    if webui is not None:
+        entry.runtime_data.webui = webui
+        # In the background: a web UI that does not answer must not hold up the charger.
+        entry.async_create_background_task(
+            hass, webui.async_refresh(), f"{DOMAIN} web UI {identity}"
+        )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -119,6 +135,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry
 
 async def _async_options_updated(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> None:
     """Options changed: apply them to the live charger (no reconnect needed)."""
+    forwarding = entry.runtime_data.forwarding
+    if forwarding.needs_reload(entry) if forwarding else Forwarding.wanted(entry):
+        # The backend URL or its credentials changed: the link is rebuilt with the entry.
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    if forwarding is not None:
+        forwarding.apply_options(entry)
     charger = entry.runtime_data.charger
     old_interval = charger.options.meter_sample_interval
     charger.options = options_from_entry(entry)
@@ -137,6 +160,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntr
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         data = entry.runtime_data
+        if data.forwarding is not None:
+            await data.forwarding.async_stop()
         await data.owner.async_stop()
         await data.hub.async_release_owner_data(entry.entry_id)
         await data.hub.async_release_charger(data.charger.identity, entry.entry_id)
@@ -147,3 +172,4 @@ async def async_unload_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntr
 async def async_remove_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> None:
     """Forget the charger's saved state."""
     await charger_store(hass, entry.data[CONF_IDENTITY]).async_remove()
+    await async_remove_upstream_store(hass, entry.data[CONF_IDENTITY])

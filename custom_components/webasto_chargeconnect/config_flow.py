@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import os
 import re
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,25 +18,45 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 import voluptuous as vol
 
 from .chargeconnect import ServerStartError
 from .chargeconnect.ocpp.charger import MIN_CHARGING_CURRENT_A
+from .chargeconnect.upstream import (
+    ChargerWebInfo,
+    WebUiAuthError,
+    WebUiClient,
+    WebUiConnectionError,
+    WebUiError,
+    WebUiNotSupportedError,
+)
 from .const import (
     CLAIM_TIMEOUT,
+    CONF_ALLOW_APP_CONTROL,
+    CONF_HA_HOST,
     CONF_IDENTITY,
     CONF_MAX_CURRENT,
     CONF_METER_INTERVAL,
     CONF_REMOTE_START_TAG,
     CONF_SSL_CERTFILE,
     CONF_SSL_KEYFILE,
+    CONF_UPSTREAM_PASSWORD,
+    CONF_UPSTREAM_URL,
+    CONF_UPSTREAM_USERNAME,
+    CONF_WEBUI_HOST,
+    CONF_WEBUI_PASSWORD,
+    CONF_WEBUI_PORT,
     DEFAULT_MAX_CURRENT,
     DEFAULT_PORT,
     DEFAULT_REMOTE_START_TAG,
+    DEFAULT_WEBUI_PORT,
     DOMAIN,
 )
 from .coordinator import ChargeConnectConfigEntry
+from .forwarding import upstream_settings
+from .webui_coordinator import CONF_WEBUI_MODEL, split_host
 
 IDENTITY_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,48}$")
 _PASSWORD = selector.TextSelector(
@@ -91,6 +113,24 @@ def _connection_schema(defaults: dict[str, Any], with_identity: bool) -> vol.Sch
     return vol.Schema(fields)
 
 
+def valid_ocpp_url(url: str) -> bool:
+    """A websocket URL with a host (what a charger and the forwarder can use)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("ws", "wss") and bool(parts.hostname)
+
+
+def _same_backend(url: str, ours: str) -> bool:
+    """The charger's backend URL already points at this Home Assistant (host and port)."""
+    try:
+        a, b = urlsplit(url.strip()), urlsplit(ours)
+        return (a.hostname, a.port) == (b.hostname, b.port)
+    except ValueError:
+        return False
+
+
 def _clean(user_input: dict[str, Any]) -> dict[str, Any]:
     data = dict(user_input)
     data[CONF_PORT] = int(data.get(CONF_PORT, DEFAULT_PORT))
@@ -111,6 +151,11 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
         self._claim_task: asyncio.Task[bool] | None = None
         self._claimed = False
         self._claim_key: str | None = None
+        # Set it up for me: what goes into the entry besides the connection.
+        self._extra: dict[str, Any] = {}
+        self._webui_notes: dict[str, str] = {}
+        self._progress_action = "wait_for_charger"
+        self._webui_failure = ""
 
     @staticmethod
     @callback
@@ -120,6 +165,10 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # ------------------------------------------------------------------ user
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Enter the charger's settings yourself, or let Home Assistant do it (web UI)."""
+        return self.async_show_menu(step_id="user", menu_options=["manual", "webui"])
+
+    async def async_step_manual(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the charge box identity, password and port."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -136,11 +185,149 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._data = data
                 return await self.async_step_connect()
         return self.async_show_form(
-            step_id="user",
+            step_id="manual",
             data_schema=self.add_suggested_values_to_schema(
                 _connection_schema({}, with_identity=True), user_input or {}
             ),
             errors=errors,
+        )
+
+    # ------------------------------------------------------ set it up for me
+    def _webui_schema(self) -> vol.Schema:
+        return vol.Schema(
+            {
+                vol.Required(CONF_WEBUI_HOST): str,
+                vol.Required(CONF_WEBUI_PASSWORD): _PASSWORD,
+                vol.Required(CONF_PORT, default=DEFAULT_PORT): _PORT,
+                vol.Optional(CONF_HA_HOST, default=_host(self.hass)): str,
+            }
+        )
+
+    async def async_step_webui(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Log in to the charger's web UI and point it at Home Assistant."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            host, port = split_host(str(user_input[CONF_WEBUI_HOST]))
+            client = WebUiClient(
+                host,
+                str(user_input[CONF_WEBUI_PASSWORD]),
+                async_get_clientsession(self.hass),
+                port=port,
+            )
+            info: ChargerWebInfo | None = None
+            try:
+                await client.async_login()
+                info = await client.async_get_info()
+            except WebUiError as err:
+                errors["base"] = _webui_error(err)
+                placeholders["error"] = str(err)
+            if info is not None:
+                identity = (info.charge_box_identity or "").strip()
+                if not IDENTITY_RE.match(identity):
+                    errors["base"] = "no_identity"
+                else:
+                    await self.async_set_unique_id(identity, raise_on_progress=False)
+                    self._abort_if_unique_id_configured()
+                    errors = await self._webui_configure(client, info, identity, port, user_input)
+                    if not errors:
+                        return await self.async_step_wait()
+                    placeholders["error"] = self._webui_failure
+        return self.async_show_form(
+            step_id="webui",
+            data_schema=self.add_suggested_values_to_schema(
+                self._webui_schema(),
+                {k: v for k, v in (user_input or {}).items() if k != CONF_WEBUI_PASSWORD},
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _webui_configure(
+        self,
+        client: WebUiClient,
+        info: ChargerWebInfo,
+        identity: str,
+        port: int,
+        user_input: dict[str, Any],
+    ) -> dict[str, str]:
+        """Claim the charger, write our backend settings, restart it and wait for it."""
+        self._webui_failure = ""
+        data: dict[str, Any] = {
+            CONF_IDENTITY: identity,
+            CONF_PASSWORD: secrets.token_urlsafe(18),
+            CONF_PORT: int(user_input.get(CONF_PORT, DEFAULT_PORT)),
+            CONF_SSL_CERTFILE: None,
+            CONF_SSL_KEYFILE: None,
+        }
+        ha_host = str(user_input.get(CONF_HA_HOST) or "").strip() or _host(self.hass)
+        if errors := await self._claim(data):
+            return errors
+        self._data = data
+        url = f"ws://{ha_host}:{data[CONF_PORT]}/"
+        try:
+            try:
+                await client.async_set_backend(url, data[CONF_PASSWORD])
+            except WebUiNotSupportedError as err:
+                if "password" not in str(err.placeholders.get("feature", "")).lower():
+                    raise
+                # The Next's web UI has no field for the OCPP password: accept the
+                # charger without one (the owner can add one later with reconfigure).
+                data[CONF_PASSWORD] = None
+                await _flow_hub(self.hass).async_acquire_charger(
+                    identity, None, data[CONF_PORT], self._claim_key
+                )
+                await client.async_set_backend(url, None)
+            await client.async_reconnect()
+        except WebUiError as err:
+            self._webui_failure = str(err)
+            return {"base": _webui_error(err)}
+        previous = (info.backend_url or "").strip()
+        self._extra = {
+            CONF_WEBUI_HOST: client.host,
+            CONF_WEBUI_PORT: port,
+            CONF_WEBUI_PASSWORD: str(user_input[CONF_WEBUI_PASSWORD]),
+            CONF_WEBUI_MODEL: info.model,
+        }
+        if valid_ocpp_url(previous) and not _same_backend(previous, url):
+            self._extra[CONF_UPSTREAM_URL] = previous
+        self._progress_action = (
+            "webui_wait_for_charger" if data[CONF_PASSWORD] else "webui_wait_no_password"
+        )
+        self._webui_notes = {"previous": previous or "-"}
+        return {}
+
+    # ---------------------------------------------------------------- reauth
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The charger's web UI refused its password."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the web UI's new password and check it by logging in."""
+        entry = self._get_reauth_entry()
+        host = str(entry.data.get(CONF_WEBUI_HOST) or "")
+        port = int(entry.data.get(CONF_WEBUI_PORT) or DEFAULT_WEBUI_PORT)
+        errors: dict[str, str] = {}
+        placeholders = {"host": host, "identity": str(entry.data[CONF_IDENTITY]), "error": ""}
+        if user_input is not None:
+            password = str(user_input[CONF_WEBUI_PASSWORD])
+            client = WebUiClient(host, password, async_get_clientsession(self.hass), port=port)
+            try:
+                await client.async_login()
+            except WebUiError as err:
+                errors["base"] = _webui_error(err)
+                placeholders["error"] = str(err)
+            else:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_WEBUI_PASSWORD: password}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Required(CONF_WEBUI_PASSWORD): _PASSWORD}),
+            errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def _claim(self, data: dict[str, Any]) -> dict[str, str]:
@@ -191,6 +378,7 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
             "url": charger_url(self.hass, port, tls),
             "identity": self._data[CONF_IDENTITY],
             "full_url": charger_url(self.hass, port, tls) + self._data[CONF_IDENTITY],
+            **self._webui_notes,
         }
 
     async def async_step_connect(
@@ -233,7 +421,7 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
         if not self._claim_task.done():
             return self.async_show_progress(
                 step_id="wait",
-                progress_action="wait_for_charger",
+                progress_action=self._progress_action,
                 progress_task=self._claim_task,
                 description_placeholders=self._placeholders(),
             )
@@ -263,6 +451,7 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_PORT: self._data[CONF_PORT],
                 CONF_SSL_CERTFILE: self._data.get(CONF_SSL_CERTFILE),
                 CONF_SSL_KEYFILE: self._data.get(CONF_SSL_KEYFILE),
+                **self._extra,
             },
         )
 
@@ -330,22 +519,40 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
+def _webui_error(err: WebUiError) -> str:
+    """The form error for a web-UI failure."""
+    if isinstance(err, WebUiAuthError):
+        return "invalid_auth"
+    if isinstance(err, WebUiConnectionError):
+        return "cannot_connect"
+    if isinstance(err, WebUiNotSupportedError):
+        return "not_supported"
+    return "webui_error"
+
+
 class ChargeConnectOptionsFlow(OptionsFlow):
     """Meter sample interval, installation maximum current, remote start tag."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options."""
         errors: dict[str, str] = {}
+        current = upstream_settings(self.config_entry)
         if user_input is not None:
             tag = str(user_input.get(CONF_REMOTE_START_TAG, "")).strip()
+            upstream = _upstream_options(user_input, current)
+            url = upstream[CONF_UPSTREAM_URL]
             if not 1 <= len(tag) <= 20:
                 errors[CONF_REMOTE_START_TAG] = "invalid_tag"
+            elif url and not valid_ocpp_url(url):
+                errors[CONF_UPSTREAM_URL] = "invalid_upstream_url"
             else:
                 return self.async_create_entry(
                     data={
+                        **self.config_entry.options,
                         CONF_METER_INTERVAL: int(user_input.get(CONF_METER_INTERVAL, 0)),
                         CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
                         CONF_REMOTE_START_TAG: tag,
+                        **upstream,
                     }
                 )
         options = self.config_entry.options
@@ -377,6 +584,42 @@ class ChargeConnectOptionsFlow(OptionsFlow):
                     CONF_REMOTE_START_TAG,
                     default=options.get(CONF_REMOTE_START_TAG, DEFAULT_REMOTE_START_TAG),
                 ): str,
+                vol.Optional(
+                    CONF_UPSTREAM_URL,
+                    description={"suggested_value": current[CONF_UPSTREAM_URL] or ""},
+                ): str,
+                vol.Optional(
+                    CONF_UPSTREAM_USERNAME,
+                    description={"suggested_value": current[CONF_UPSTREAM_USERNAME] or ""},
+                ): str,
+                # Never shown back; left empty, the stored password is kept.
+                vol.Optional(CONF_UPSTREAM_PASSWORD): _PASSWORD,
+                vol.Optional(CONF_ALLOW_APP_CONTROL, default=current[CONF_ALLOW_APP_CONTROL]): bool,
             }
         )
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(
+                schema, {k: v for k, v in user_input.items() if k != CONF_UPSTREAM_PASSWORD}
+            )
         return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+
+
+def _upstream_options(user_input: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The forwarding options from the form; a field left out keeps its value."""
+    url = str(user_input.get(CONF_UPSTREAM_URL, current[CONF_UPSTREAM_URL] or "")).strip()
+    username = str(
+        user_input.get(CONF_UPSTREAM_USERNAME, current[CONF_UPSTREAM_USERNAME] or "")
+    ).strip()
+    password = str(user_input.get(CONF_UPSTREAM_PASSWORD) or "").strip() or (
+        current[CONF_UPSTREAM_PASSWORD] or ""
+    )
+    if not url:
+        username = password = ""  # no forwarding: forget its credentials
+    return {
+        CONF_UPSTREAM_URL: url,
+        CONF_UPSTREAM_USERNAME: username,
+        CONF_UPSTREAM_PASSWORD: password,
+        CONF_ALLOW_APP_CONTROL: bool(
+            user_input.get(CONF_ALLOW_APP_CONTROL, current[CONF_ALLOW_APP_CONTROL])
+        ),
+    }

@@ -83,5 +83,7 @@ UPSTREAM_ISSUE_AFTER: Final = 30 * 60
 # The charger's own web UI (the Next's LED brightness and free charging).
 CONF_WEBUI_HOST: Final = "webui_host"
 CONF_WEBUI_PASSWORD: Final = "webui_password"
-CONF_HA_URL: Final = "ha_url"
-WEBUI_SCAN_INTERVAL: Final = 60
+CONF_WEBUI_PORT: Final = "webui_port"
+DEFAULT_WEBUI_PORT: Final = 443
+CONF_HA_HOST: Final = "ha_host"
+WEBUI_SCAN_INTERVAL: Final = 120  # the Next can take over 10 s per section

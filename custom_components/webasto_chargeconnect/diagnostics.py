@@ -8,9 +8,18 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_UPSTREAM_PASSWORD, CONF_UPSTREAM_USERNAME, CONF_WEBUI_PASSWORD
 from .coordinator import ChargeConnectConfigEntry
 
-TO_REDACT = {CONF_PASSWORD, "AuthorizationKey", "iccid", "imsi"}
+TO_REDACT = {
+    CONF_PASSWORD,
+    CONF_WEBUI_PASSWORD,
+    CONF_UPSTREAM_PASSWORD,
+    CONF_UPSTREAM_USERNAME,
+    "AuthorizationKey",
+    "iccid",
+    "imsi",
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -22,11 +31,22 @@ async def async_get_config_entry_diagnostics(
     return {
         "entry": {
             "data": async_redact_data(dict(entry.data), TO_REDACT),
-            "options": dict(entry.options),
+            "options": async_redact_data(dict(entry.options), TO_REDACT),
         },
         "server": {
             "port": data.port,
             "tls": bool(server and server.ssl_context),
         },
         "charger": async_redact_data(data.charger.as_dict(), TO_REDACT),
+        # The link's own snapshot carries no credentials (its URL without userinfo).
+        "upstream": data.upstream.as_dict() if data.upstream is not None else None,
+        "webui": (
+            {
+                "model": data.webui.model,
+                "last_update_success": data.webui.last_update_success,
+                "settings": async_redact_data(data.webui.data or {}, TO_REDACT),
+            }
+            if data.webui is not None
+            else None
+        ),
     }

@@ -145,6 +145,11 @@ class Forwarding:
         ir.async_delete_issue(self.hass, DOMAIN, issue_id(self.entry))
         self._issue_raised = False
 
+    @staticmethod
+    def wanted(entry: ChargeConnectConfigEntry) -> bool:
+        """The entry asks for forwarding (an upstream URL is set)."""
+        return bool(upstream_settings(entry)[CONF_UPSTREAM_URL])
+
     def needs_reload(self, entry: ChargeConnectConfigEntry) -> bool:
         """The URL or credentials changed (the link is rebuilt with the entry)."""
         return self._connection_key(upstream_settings(entry)) != self._connection

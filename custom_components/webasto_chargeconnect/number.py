@@ -8,13 +8,14 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import UnitOfElectricCurrent
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfElectricCurrent
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import ChargeConnectConfigEntry
 from .entity import ChargeConnectEntity
 from .helpers import handle_errors
+from .webui_coordinator import MODEL_NEXT, WebUiEntity
 
 PARALLEL_UPDATES = 1
 
@@ -38,6 +39,10 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     if coordinator.charger.features.smart_charging:
         async_add_entities([ChargeConnectCurrentLimit(coordinator, CURRENT_LIMIT)])
+    webui = entry.runtime_data.webui
+    # OCPP has no LED brightness on the Next; its web UI does (0-100 %).
+    if webui is not None and webui.model == MODEL_NEXT:
+        async_add_entities([WebUiLedBrightness(webui, LED_BRIGHTNESS)])
 
 
 class ChargeConnectCurrentLimit(ChargeConnectEntity, NumberEntity):
@@ -65,3 +70,31 @@ class ChargeConnectCurrentLimit(ChargeConnectEntity, NumberEntity):
             await self.charger.set_current_limit(value)
         finally:
             self.async_write_ha_state()
+
+
+LED_BRIGHTNESS = NumberEntityDescription(
+    key="webui_led_brightness",
+    translation_key="led_brightness",
+    entity_category=EntityCategory.CONFIG,
+    native_unit_of_measurement=PERCENTAGE,
+    native_min_value=0,
+    native_max_value=100,
+    native_step=1,
+    mode=NumberMode.SLIDER,
+)
+
+
+class WebUiLedBrightness(WebUiEntity, NumberEntity):
+    """The Webasto Next's LED brightness, through its web UI."""
+
+    @property
+    def native_value(self) -> float | None:
+        """As the web UI reports it."""
+        value = self.settings.get("led_brightness")
+        return None if value is None else float(value)
+
+    @handle_errors
+    async def async_set_native_value(self, value: float) -> None:
+        """Write the brightness, then read it back."""
+        await self.coordinator.client.async_set_led_brightness(round(value))
+        await self.coordinator.async_request_refresh()

@@ -65,6 +65,7 @@ ATTR_LIMIT = "limit"
 ATTR_FORMAT = "format"
 ATTR_LOCALE = "locale"
 
+_EXPORT_TITLES = {"en": "Charging sessions", "nl": "Laadsessies", "de": "Ladevorgänge"}
 _TARGET: dict[Any, Any] = {
     vol.Optional(ATTR_CONFIG_ENTRY): cv.string,
     vol.Optional(ATTR_DEVICE_ID): cv.string,
@@ -525,7 +526,8 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
         path,
         flt,
         locale=call.data[ATTR_LOCALE],
-        title="Charging sessions",
+        title=_EXPORT_TITLES[call.data[ATTR_LOCALE]],
+        tz=dt_util.get_default_time_zone(),
     )
     if notify := call.data.get(ATTR_NOTIFY):
         await _notify(

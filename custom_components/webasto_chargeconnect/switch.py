@@ -12,9 +12,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .chargeconnect import Charger
+from .const import CONF_ALLOW_APP_CONTROL
 from .coordinator import ChargeConnectConfigEntry
 from .entity import ChargeConnectEntity
 from .helpers import handle_errors
+from .webui_coordinator import MODEL_NEXT, WebUiCoordinator, WebUiEntity
 
 PARALLEL_UPDATES = 1
 
@@ -78,6 +80,16 @@ async def async_setup_entry(
 
     add_new()
     entry.async_on_unload(coordinator.async_add_listener(add_new))
+    if entry.runtime_data.upstream is not None:
+        async_add_entities([AllowAppControlSwitch(coordinator, ALLOW_APP_CONTROL)])
+    webui = entry.runtime_data.webui
+    # The web UI's free charging only where OCPP has no such switch (the Next).
+    if (
+        webui is not None
+        and webui.model == MODEL_NEXT
+        and not coordinator.charger.features.free_charging
+    ):
+        async_add_entities([WebUiFreeChargingSwitch(webui, WEBUI_FREE_CHARGING)])
 
 
 class ChargeConnectSwitch(ChargeConnectEntity, SwitchEntity):
@@ -103,3 +115,77 @@ class ChargeConnectSwitch(ChargeConnectEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Switch off."""
         await self.entity_description.set_fn(self.charger, False)
+
+
+ALLOW_APP_CONTROL = SwitchEntityDescription(
+    key="allow_app_control",
+    translation_key="allow_app_control",
+    entity_category=EntityCategory.CONFIG,
+)
+
+
+class AllowAppControlSwitch(ChargeConnectEntity, SwitchEntity):
+    """Whether the original backend (the app) may control the charger; kept in the options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._requires_online = False  # a setting of Home Assistant, not of the charger
+
+    @property
+    def is_on(self) -> bool | None:
+        """Commands from the backend are passed to the charger."""
+        link = self.coordinator.upstream
+        return None if link is None else link.allow_control
+
+    def state_signature(self) -> object:
+        """Only the value matters."""
+        return self.is_on
+
+    async def _set(self, on: bool) -> None:
+        entry = self.coordinator.config_entry
+        link = self.coordinator.upstream
+        if link is not None:
+            link.allow_control = on  # at once; the options keep it over restarts
+        self.hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_ALLOW_APP_CONTROL: on}
+        )
+        self.async_write_ha_state()
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Pass the backend's commands to the charger."""
+        await self._set(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Refuse the backend's commands (CallError SecurityError, logged)."""
+        await self._set(False)
+
+
+WEBUI_FREE_CHARGING = SwitchEntityDescription(
+    key="webui_free_charging",
+    translation_key="free_charging",
+    entity_category=EntityCategory.CONFIG,
+)
+
+
+class WebUiFreeChargingSwitch(WebUiEntity, SwitchEntity):
+    """Free charging, through the charger's web UI (the Next has no OCPP key for it)."""
+
+    @property
+    def is_on(self) -> bool | None:
+        """As the web UI reports it."""
+        value = self.settings.get("free_charging")
+        return None if value is None else bool(value)
+
+    @handle_errors
+    async def _set(self, on: bool) -> None:
+        coordinator: WebUiCoordinator = self.coordinator
+        await coordinator.client.async_set_free_charging(on)
+        await coordinator.async_request_refresh()
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Free charging on."""
+        await self._set(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Free charging off."""
+        await self._set(False)

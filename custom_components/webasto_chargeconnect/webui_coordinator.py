@@ -27,6 +27,8 @@ from .const import (
     CONF_IDENTITY,
     CONF_WEBUI_HOST,
     CONF_WEBUI_PASSWORD,
+    CONF_WEBUI_PORT,
+    DEFAULT_WEBUI_PORT,
     DOMAIN,
     LOGGER,
     WEBUI_SCAN_INTERVAL,
@@ -74,6 +76,7 @@ class WebUiCoordinator(DataUpdateCoordinator[dict[str, Any]]):
             str(password),
             # The charger's certificate is self-signed: the client does not verify it.
             async_get_clientsession(hass),
+            port=int(entry.data.get(CONF_WEBUI_PORT) or DEFAULT_WEBUI_PORT),
             model=entry.data.get(CONF_WEBUI_MODEL) or None,
             logger=LOGGER,
         )
@@ -116,3 +119,17 @@ class WebUiEntity(CoordinatorEntity[WebUiCoordinator]):
     def settings(self) -> dict[str, Any]:
         """The last settings read (empty before the first successful read)."""
         return self.coordinator.data or {}
+
+
+def split_host(text: str) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address -> (host, port)."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":")
+        return host, int(port) if port.isdigit() else DEFAULT_WEBUI_PORT
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        if port.isdigit():
+            return host, int(port)
+    return text, DEFAULT_WEBUI_PORT

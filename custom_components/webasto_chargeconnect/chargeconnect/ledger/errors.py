@@ -39,6 +39,16 @@ class LedgerSchemaError(LedgerError):
         self.version = version
 
 
+class LedgerDatabaseError(LedgerError):
+    """SQLite failed while reading or writing the session database (disk full, I/O error)."""
+
+    translation_key = "ledger_database_error"
+
+    def __init__(self, path: str, error: str) -> None:
+        super().__init__(f"The session database {path} failed: {error}", path=path, error=error)
+        self.path = path
+
+
 class LedgerClosedError(LedgerError):
     """The ledger was used before ``async_open`` or after ``async_close``."""
 

@@ -2,9 +2,10 @@
 
 An export is a generator run step by step in the ledger's thread (see
 :meth:`Ledger.export`): it reads the matching *stopped* sessions, oldest first, from its
-own read-only connection (one consistent snapshot), a chunk per step, writes them to a
-temp file beside the target and renames it into place at the end. CSV and XLSX stream
-(memory does not grow with the number of sessions); the PDF is built in memory by fpdf2.
+own read-only connection (one consistent snapshot), about :data:`STEP_BUDGET` of work per
+step, writes them to a temp file beside the target and renames it into place at the end.
+CSV and XLSX stream (memory does not grow with the number of sessions); the PDF is built
+in memory by fpdf2.
 The writer libraries are imported only when an export runs.
 """
 
@@ -21,6 +22,7 @@ import os
 from pathlib import Path
 import sqlite3
 import tempfile
+import time
 from typing import TYPE_CHECKING, Any, Final
 import unicodedata
 
@@ -32,7 +34,12 @@ from .schema import RECORD_COLUMNS, filter_sql, record_from_row
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-CHUNK: Final = 200  # sessions per step (one executor job; XLSX: about 50 ms of work)
+CHUNK: Final = 25  # sessions fetched at a time
+# Work per step (one executor job). A step that writes files can keep the GIL from the
+# event loop for its whole length: CPython forces a GIL hand-over only when the holder has
+# not released it for 5 ms, and every buffered write releases it briefly. Short steps
+# bound the loop's wait.
+STEP_BUDGET: Final = 0.008
 _EXCEL_EPOCH: Final = datetime(1899, 12, 30)
 _DAY: Final = timedelta(days=1)
 FORMATS: Final = ("csv", "xlsx", "pdf")
@@ -285,6 +292,14 @@ class _Sum:
                 record.cost or 0.0
             )
 
+    def add_row(self, row: Sequence[Any]) -> None:
+        """The same for a raw row of :data:`RECORD_COLUMNS` (of a stopped session)."""
+        self.sessions += 1
+        self.energy += row[13]
+        currency = row[14]
+        if currency is not None:
+            self.costs[currency] = self.costs.get(currency, 0.0) + (row[17] or 0.0)
+
     def totals(self) -> Totals:
         return Totals(
             sessions=self.sessions,
@@ -293,13 +308,33 @@ class _Sum:
         )
 
 
-def _chunks(conn: sqlite3.Connection, flt: SessionFilter) -> Iterator[list[SessionRecord]]:
+class _Pace:
+    """Says when the current step has used its :data:`STEP_BUDGET`."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + STEP_BUDGET
+
+    def due(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    def restart(self) -> None:
+        self.deadline = time.monotonic() + STEP_BUDGET
+
+
+def _raw_chunks(conn: sqlite3.Connection, flt: SessionFilter) -> Iterator[list[Any]]:
+    """The stopped sessions matching ``flt`` as rows of :data:`RECORD_COLUMNS`, oldest first."""
     where, params = filter_sql(flt, stopped_only=True)
     cursor = conn.execute(
         f"SELECT {RECORD_COLUMNS} FROM sessions {where} ORDER BY start_time, transaction_id",
         params,
     )
     while rows := cursor.fetchmany(CHUNK):
+        yield rows
+
+
+def _chunks(conn: sqlite3.Connection, flt: SessionFilter) -> Iterator[list[SessionRecord]]:
+    """The same as :class:`SessionRecord` objects."""
+    for rows in _raw_chunks(conn, flt):
         yield [record_from_row(row) for row in rows]
 
 
@@ -313,41 +348,53 @@ def _csv_text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def _csv_row_function(loc: _Locale) -> Callable[[SessionRecord], list[str]]:
-    """The CSV cells of a session, in :data:`COLUMNS` order (written out: the hot path)."""
-    iso = loc.iso
+def _csv_row_function(loc: _Locale) -> Callable[[Sequence[Any]], list[str]]:
+    """The CSV cells of a raw session row (:data:`RECORD_COLUMNS`), in :data:`COLUMNS` order.
+
+    The hot path of the CSV export, so it works on the database row itself: no
+    :class:`SessionRecord`, and times go from epoch milliseconds straight to local ISO text.
+    Only stopped sessions are exported, so the stored energy is final.
+    """
     number = loc.number
+    tz = loc.tz
+    fromtimestamp = datetime.fromtimestamp
+
+    def when(ms: int | None) -> str:
+        if ms is None:
+            return ""
+        return fromtimestamp(ms / 1000, tz).isoformat(
+            timespec="milliseconds" if ms % 1000 else "seconds"
+        )
 
     def text(value: str | None) -> str:
         return "" if value is None else _csv_text(value)
 
-    def time(value: datetime | None) -> str:
-        return "" if value is None else iso(value)
-
     def num(value: float | None) -> str:
         return "" if value is None else number(value)
 
-    def row(r: SessionRecord) -> list[str]:
+    def row(r: Sequence[Any]) -> list[str]:
+        start, stop = r[4], r[10]
+        seconds = max(0, stop - start) // 1000
         return [
-            str(r.transaction_id),
-            _csv_text(r.charger),
-            _csv_text(r.id_tag),
-            text(r.tag_alias),
-            time(r.plug_in_time),
-            time(r.plug_out_time),
-            iso(r.start_time),
-            time(r.stop_time),
-            _duration_text(r.duration) or "",
-            number(r.energy_kwh),
-            number(r.meter_start_wh / 1000.0),
-            num(_kwh(r.meter_stop_wh)),
-            num(r.price_per_kwh),
-            num(r.fixed_fee),
-            num(r.cost),
-            text(r.currency),
-            text(r.stop_reason),
-            num(r.odometer_km),
-            text(r.vehicle_id),
+            str(r[0]),  # transaction id
+            _csv_text(r[1]),  # charger
+            _csv_text(r[3]),  # id tag
+            text(r[6]),  # tag alias
+            when(r[8]),  # plug-in
+            when(r[9]),  # plug-out
+            when(start),
+            when(stop),
+            f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}",
+            number(r[13]),  # energy
+            number(r[5] / 1000.0),  # meter start
+            "" if r[11] is None else number(r[11] / 1000.0),  # meter stop
+            num(r[16]),  # price per kWh
+            num(r[15]),  # fixed fee
+            num(r[17]),  # cost
+            text(r[14]),  # currency
+            text(r[18]),  # stop reason
+            num(r[20]),  # odometer
+            text(r[21]),  # vehicle id
         ]
 
     return row
@@ -379,11 +426,14 @@ def _write_csv(conn: sqlite3.Connection, tmp: Path, flt: SessionFilter, loc: _Lo
         writer = csv.writer(handle, delimiter=separator)
         writer.writerow([loc.text(column.key) for column in COLUMNS])
         cells = _csv_row_function(loc)
-        for chunk in _chunks(conn, flt):
-            for record in chunk:
-                acc.add(record)
-            writer.writerows(map(cells, chunk))
-            yield
+        pace = _Pace()
+        for rows in _raw_chunks(conn, flt):
+            for row in rows:
+                acc.add_row(row)
+            writer.writerows(map(cells, rows))
+            if pace.due():
+                yield
+                pace.restart()
         totals = acc.totals()
         for row in _totals_rows(totals, loc, loc.number):
             writer.writerow(["" if cell is None else cell for cell in row])
@@ -464,6 +514,7 @@ def _write_xlsx(
         write_string = sheet.write_string
         acc = _Sum()
         row = 0
+        pace = _Pace()
         for chunk in _chunks(conn, flt):
             for record in chunk:
                 acc.add(record)
@@ -476,7 +527,9 @@ def _write_xlsx(
                         write_string(row, index, value)
                     else:
                         write_number(row, index, convert(value), cell_format)
-            yield
+            if pace.due():
+                yield
+                pace.restart()
 
         totals = acc.totals()
         last = row + 1  # Excel row number of the last session
@@ -502,7 +555,7 @@ def _write_xlsx(
                         value,
                     )
                 else:
-                    currency = cells[_INDEX["currency"]]
+                    currency = str(cells[_INDEX["currency"]]).replace('"', '""')
                     sheet.write_formula(
                         total_row,
                         index,
@@ -756,7 +809,7 @@ def _summary(pdf: FPDF, totals: Totals, loc: _Locale) -> None:
 
 
 def _details(pdf: FPDF, record: SessionRecord, loc: _Locale) -> None:
-    def time(value: datetime | None) -> str:
+    def moment(value: datetime | None) -> str:
         return "" if value is None else loc.short(value)
 
     def number(value: float | None, decimals: int) -> str:
@@ -768,10 +821,10 @@ def _details(pdf: FPDF, record: SessionRecord, loc: _Locale) -> None:
         (loc.text("charger"), f"{record.charger} / {loc.text('connector')} {record.connector_id}"),
         (loc.text("tag"), tag),
         (loc.text("group_id"), record.group_id or ""),
-        (loc.text("plug_in"), time(record.plug_in_time)),
-        (loc.text("start"), time(record.start_time)),
-        (loc.text("stop"), time(record.stop_time)),
-        (loc.text("plug_out"), time(record.plug_out_time)),
+        (loc.text("plug_in"), moment(record.plug_in_time)),
+        (loc.text("start"), moment(record.start_time)),
+        (loc.text("stop"), moment(record.stop_time)),
+        (loc.text("plug_out"), moment(record.plug_out_time)),
         (loc.text("duration"), _duration_text(record.duration) or ""),
         (loc.text("energy"), loc.fixed(record.energy_kwh, 3)),
         (loc.text("meter_start"), number(_kwh(record.meter_start_wh), 3)),
@@ -925,6 +978,7 @@ def _write_pdf(
     pdf.table_header()
     acc = _Sum()
     shade = False
+    pace = _Pace()
     for chunk in _chunks(conn, flt):
         for record in chunk:
             acc.add(record)
@@ -939,7 +993,9 @@ def _write_pdf(
             shade = not shade
             _pdf_row(pdf, y + _BASELINE, _pdf_cells(record, loc))
             pdf.set_xy(pdf.l_margin, y + _ROW_H)
-        yield
+        if pace.due():
+            yield
+            pace.restart()
     totals = acc.totals()
     pdf.in_table = False
     if pdf.get_y() + 3 * _ROW_H > bottom:

@@ -20,7 +20,13 @@ import sqlite3
 from typing import Any, Literal
 
 from ..models import Tariff
-from .errors import LedgerClosedError, LedgerError, LedgerOpenError, LedgerSchemaError
+from .errors import (
+    LedgerClosedError,
+    LedgerDatabaseError,
+    LedgerError,
+    LedgerOpenError,
+    LedgerSchemaError,
+)
 from .models import (
     UNSET,
     ExportResult,
@@ -94,7 +100,10 @@ class Ledger:
     async def _run[T](self, func: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
             raise LedgerClosedError
-        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+        except sqlite3.Error as err:
+            raise LedgerDatabaseError(str(self.path), str(err)) from err
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
