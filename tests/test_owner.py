@@ -561,3 +561,90 @@ async def test_share_invitation_through_notify(
             {"device_id": _device_id(hass), "name": "Eve", "email": "not-an-email", "id_tag": "E"},
         )
     assert [share.name for share in entry.runtime_data.owner.access.shares()] == ["Bob"]
+
+
+async def test_bookings_calendar(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+    hass_ws_client: Any,
+) -> None:
+    """The calendar lists bookings by the tag's name; deleting its event cancels the booking."""
+    device = _device_id(hass)
+    await _call(hass, "add_tag", {"alias": "Guest", "id_tag": "GUEST-1"})
+    start = dt_util.utcnow() + timedelta(days=1)
+    booking = await _call(
+        hass,
+        "add_booking",
+        {
+            "device_id": device,
+            "id_tag": "GUEST-1",
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=3)).isoformat(),
+            "note": "Visit",
+        },
+        response=True,
+    )
+    entity_id = f"calendar.{E}_bookings"
+    events = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {
+            ATTR_ENTITY_ID: entity_id,
+            "start_date_time": dt_util.now().isoformat(),
+            "end_date_time": (dt_util.now() + timedelta(days=7)).isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    listed = events[entity_id]["events"]
+    assert [(e["summary"], e["description"]) for e in listed] == [("Guest", "Visit")]
+
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "calendar/event/delete",
+            "entity_id": entity_id,
+            "uid": booking["booking"]["booking_id"],
+        }
+    )
+    result = await client.receive_json()
+    assert result["success"], result
+    assert entry.runtime_data.owner.access.bookings(IDENTITY) == []
+
+
+async def test_expired_share_leaves_the_local_list(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """When a share expires the charger's local list loses its tag, without a restart."""
+    await _call(hass, "add_tag", {"alias": "Mine", "id_tag": "OWNER-1"})
+    expiry = dt_util.utcnow() + timedelta(hours=1)
+    await _call(
+        hass,
+        "share_charger",
+        {
+            "device_id": _device_id(hass),
+            "name": "Bob",
+            "id_tag": "BOB-1",
+            "expiry": expiry.isoformat(),
+        },
+    )
+    # The clock is frozen: move it past the one-second pause before the list is sent.
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await wait_until(hass, lambda: "BOB-1" in online_sim.local_list, timeout=5)
+    assert online_sim.local_list["BOB-1"]["expiryDate"].startswith(
+        expiry.strftime("%Y-%m-%dT%H:%M")
+    )
+    later = expiry + timedelta(minutes=1)
+    freezer.move_to(later)
+    # The share's expiry fires, and then the (zero-delay) local-list timer it set.
+    async_fire_time_changed(hass, later)
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, later)
+    await wait_until(hass, lambda: "BOB-1" not in online_sim.local_list, timeout=5)
+    assert "OWNER-1" in online_sim.local_list
+    assert await online_sim.present_card("BOB-1") == "Expired"

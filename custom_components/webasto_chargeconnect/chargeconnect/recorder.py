@@ -11,6 +11,7 @@ charger's own record.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -76,7 +77,11 @@ class SessionRecorder:
         self._context = context
         self._on_written = on_written
         self._logger = logger or _LOGGER
-        self._queue: asyncio.Queue[ChargerEvent | None] = asyncio.Queue()
+        # Events waiting for the writer (None ends it); _idle is set when all are written.
+        self._pending: deque[ChargerEvent | None] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._worker: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
         # Tariff in force at each open session's start (for the live cost).
@@ -90,7 +95,7 @@ class SessionRecorder:
             record = await self.ledger.get_session(tx_id)
             if record is not None:
                 self.tariffs[tx_id] = _tariff_of(record)
-        self._remove_listener = self.charger.add_event_listener(self._queue.put_nowait)
+        self._remove_listener = self.charger.add_event_listener(self._enqueue)
         self._worker = asyncio.get_running_loop().create_task(
             self._run(), name=f"session recorder {self.charger.identity}"
         )
@@ -101,13 +106,33 @@ class SessionRecorder:
             self._remove_listener()
             self._remove_listener = None
         if self._worker is not None:
-            self._queue.put_nowait(None)
+            self._enqueue(None)
             await self._worker
             self._worker = None
 
     async def async_flush(self) -> None:
         """Wait until every queued event is in the ledger."""
-        await self._queue.join()
+        await self._idle.wait()
+
+    def _enqueue(self, event: ChargerEvent | None) -> None:
+        self._pending.append(event)
+        self._idle.clear()
+        self._wake.set()
+
+    def _next(self) -> ChargerEvent | None:
+        """The next event; consecutive samples of one session become one write."""
+        event = self._pending.popleft()
+        if not isinstance(event, TransactionSamples):
+            return event
+        samples = list(event.samples)
+        while (
+            self._pending
+            and isinstance(following := self._pending[0], TransactionSamples)
+            and following.transaction_id == event.transaction_id
+        ):
+            self._pending.popleft()
+            samples.extend(following.samples)
+        return TransactionSamples(event.transaction_id, tuple(samples))
 
     def set_drivers_log(self, odometer_km: float | None, vehicle_id: str | None) -> None:
         """Remember odometer and vehicle for the session about to start."""
@@ -130,10 +155,16 @@ class SessionRecorder:
 
     async def _run(self) -> None:
         while True:
-            event = await self._queue.get()
+            if not self._pending:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            event = self._next()
+            if event is None:
+                self._idle.set()
+                return
             try:
-                if event is None:
-                    return
                 await self._apply(event)
                 self.written += 1
                 if self._on_written is not None:
@@ -142,8 +173,6 @@ class SessionRecorder:
                 self._logger.exception(
                     "%s: could not write a session event to the archive", self.charger.identity
                 )
-            finally:
-                self._queue.task_done()
 
     async def _apply(self, event: ChargerEvent) -> None:
         if isinstance(event, TransactionStarted):
