@@ -789,3 +789,33 @@ def test_pdf_text_maps_what_core_fonts_lack() -> None:
     """Latin-1 stays, the rest is mapped or stripped of its accents."""
     assert pdf_text("Zoë 5 € \u2013 ő Ł Œ ☃") == "Zoë 5 EUR - o L OE ?"
     assert pdf_text("plain") == "plain"
+
+
+async def test_concurrent_samples_are_batched(ledger: Ledger) -> None:
+    """Samples from many chargers at once share writes; each caller gets its own count."""
+    for tx in (1, 2, 3):
+        await ledger.start_session(start(tx, charger=f"NEXT-{tx}"))
+    points = curve(T0, 30)
+    counts = await asyncio.gather(
+        *(ledger.add_samples(tx, [point]) for point in points for tx in (1, 2, 3)),
+        ledger.add_samples(99, points[:2]),  # an unknown session: nothing stored
+        ledger.add_samples(1, points[:1]),  # a repeat: nothing new
+    )
+    assert counts[:-2] == [1] * 90
+    assert counts[-2:] == [0, 0]
+    for tx in (1, 2, 3):
+        stored = await ledger.samples(tx)
+        assert [s.timestamp for s in stored] == [p.timestamp for p in points]
+    record = await ledger.get_session(2)
+    assert record is not None
+    assert record.energy_kwh == pytest.approx((points[-1].register_wh - 10_000.0) / 1000)
+
+
+async def test_samples_after_close_are_refused(tmp_path: Path) -> None:
+    """A closed ledger refuses samples with its own error, not a crash in a thread."""
+    ledger = Ledger(tmp_path / "sessions.db")
+    await ledger.async_open()
+    await ledger.start_session(start(1))
+    await ledger.async_close()
+    with pytest.raises(LedgerClosedError):
+        await ledger.add_samples(1, curve(T0, 1))

@@ -231,7 +231,8 @@ def _window_energy(owner: ChargerOwner, window: str) -> float | None:
     energy = totals.energy_kwh
     if (tx := owner.running_in(window)) is not None:
         energy += tx.energy_wh / 1000.0
-    return round(energy, 3)
+    # 10 Wh steps: totals are read in kWh, and a state is written only when this changes.
+    return round(energy, 2)
 
 
 def _window_cost(owner: ChargerOwner, window: str) -> float | None:

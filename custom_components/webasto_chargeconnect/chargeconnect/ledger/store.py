@@ -89,6 +89,9 @@ class Ledger:
         # Owned by the executor's thread: never touched on the event loop.
         self._conn: sqlite3.Connection | None = None
         self._exports: set[Generator[None, None, ExportResult]] = set()
+        # Power-curve samples waiting for the next batched write (event loop side).
+        self._sample_queue: list[tuple[int, list[Sample], asyncio.Future[int]]] = []
+        self._sample_writer: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -177,6 +180,8 @@ class Ledger:
         executor = self._executor
         if executor is None:
             return
+        if self._sample_writer is not None:
+            await asyncio.shield(self._sample_writer)
         try:
             await asyncio.get_running_loop().run_in_executor(executor, self._close)
         finally:
@@ -245,31 +250,65 @@ class Ledger:
         """
         if not samples:
             return 0
-        return await self._run(self._add_samples, transaction_id, list(samples))
-
-    def _add_samples(self, transaction_id: int, samples: list[Sample]) -> int:
-        with self._transaction() as conn:
-            row = conn.execute(
-                "SELECT id, meter_last_time FROM sessions WHERE transaction_id = ?",
-                (transaction_id,),
-            ).fetchone()
-            if row is None:
-                return 0
-            session_id, last_time = row
-            cursor = conn.executemany(_SAMPLE_INSERT, [_sample_row(session_id, s) for s in samples])
-            stored = cursor.rowcount
-            latest = max(
-                (s for s in samples if s.register_wh is not None),
-                key=lambda s: s.timestamp,
-                default=None,
+        if self._executor is None:
+            raise LedgerClosedError
+        # Samples from every charger that arrive while a write is running go into the
+        # next write together: one transaction for many MeterValues under load.
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._sample_queue.append((transaction_id, list(samples), future))
+        if self._sample_writer is None:
+            self._sample_writer = asyncio.get_running_loop().create_task(
+                self._write_sample_batches(), name="chargeconnect ledger samples"
             )
-            if latest is not None and latest.register_wh is not None:
-                latest_ms = to_ms(latest.timestamp)
-                if last_time is None or latest_ms >= last_time:
-                    conn.execute(
-                        "UPDATE sessions SET meter_last_wh = ?, meter_last_time = ? WHERE id = ?",
-                        (latest.register_wh, latest_ms, session_id),
+        return await asyncio.shield(future)
+
+    async def _write_sample_batches(self) -> None:
+        try:
+            while self._sample_queue:
+                batch, self._sample_queue = self._sample_queue, []
+                try:
+                    counts = await self._run(
+                        self._add_sample_batch, [(tx, items) for tx, items, _ in batch]
                     )
+                except Exception as err:  # handed to every waiting caller
+                    for _tx, _items, future in batch:
+                        if not future.done():
+                            future.set_exception(err)
+                    continue
+                for (_tx, _items, future), count in zip(batch, counts, strict=True):
+                    if not future.done():
+                        future.set_result(count)
+        finally:
+            self._sample_writer = None
+
+    def _add_sample_batch(self, batch: list[tuple[int, list[Sample]]]) -> list[int]:
+        with self._transaction() as conn:
+            return [self._add_samples_in(conn, tx, samples) for tx, samples in batch]
+
+    def _add_samples_in(
+        self, conn: sqlite3.Connection, transaction_id: int, samples: list[Sample]
+    ) -> int:
+        row = conn.execute(
+            "SELECT id, meter_last_time FROM sessions WHERE transaction_id = ?",
+            (transaction_id,),
+        ).fetchone()
+        if row is None:
+            return 0
+        session_id, last_time = row
+        cursor = conn.executemany(_SAMPLE_INSERT, [_sample_row(session_id, s) for s in samples])
+        stored = cursor.rowcount
+        latest = max(
+            (s for s in samples if s.register_wh is not None),
+            key=lambda s: s.timestamp,
+            default=None,
+        )
+        if latest is not None and latest.register_wh is not None:
+            latest_ms = to_ms(latest.timestamp)
+            if last_time is None or latest_ms >= last_time:
+                conn.execute(
+                    "UPDATE sessions SET meter_last_wh = ?, meter_last_time = ? WHERE id = ?",
+                    (latest.register_wh, latest_ms, session_id),
+                )
         return stored
 
     async def stop_session(
