@@ -591,6 +591,9 @@ async def add_charger(api: HomeAssistantApi, password: str, ocpp_port: int) -> d
     result = await api.post(flow, {"handler": DOMAIN, "show_advanced_options": False})
     _flow_check(result, "user")
     flow_id = result["flow_id"]
+    # The first step is a menu: enter the charger by hand, or "Set it up for me".
+    result = await api.post(f"{flow}/{flow_id}", {"next_step_id": "manual"})
+    _flow_check(result, "manual")
     result = await api.post(
         f"{flow}/{flow_id}",
         {

@@ -648,3 +648,24 @@ async def test_expired_share_leaves_the_local_list(
     await wait_until(hass, lambda: "BOB-1" not in online_sim.local_list, timeout=5)
     assert "OWNER-1" in online_sim.local_list
     assert await online_sim.present_card("BOB-1") == "Expired"
+
+
+async def test_free_charging_bypasses_authorization(
+    hass: HomeAssistant, entry: MockConfigEntry, make_sim: Any
+) -> None:
+    """With free charging on (Unite: FreeModeActive) every card charges."""
+    sim = make_sim(entry, profile="unite")
+    await sim.connect()
+    await sim.boot()
+    await sim.status("Available")
+    await wait_until(hass, lambda: entry.runtime_data.charger.configured)
+    await _call(hass, "add_tag", {"alias": "Mine", "id_tag": "OWNER-1"})
+    assert await sim.present_card("STRANGER") == "Invalid"
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: f"switch.{E}_free_charging"}, blocking=True
+    )
+    await wait_for_state(hass, f"switch.{E}_free_charging", "on")
+    assert await sim.present_card("STRANGER") == "Accepted"
+    await sim.plug_in()
+    await sim.start_transaction("STRANGER")
+    assert sim.id_tag_status == "Accepted"
