@@ -6,6 +6,7 @@ import ast
 from datetime import UTC, datetime, timedelta, timezone
 import decimal
 import json
+import logging
 from pathlib import Path
 
 from ocpp.messages import get_validator
@@ -336,3 +337,25 @@ async def test_json_file_store(tmp_path: Path) -> None:
     memory = MemoryStore()
     memory.async_delay_save(lambda: {"b": 1})
     assert await memory.async_load() == {"b": 1}
+
+
+def test_callbacks_survive_a_failing_one(caplog: pytest.LogCaptureFixture) -> None:
+    """A callback that raises is logged; the others still run; removing twice is harmless."""
+    from custom_components.webasto_chargeconnect.chargeconnect.callbacks import Callbacks
+
+    seen: list[int] = []
+
+    def broken(value: int) -> None:
+        raise RuntimeError("boom")
+
+    callbacks: Callbacks[[int]] = Callbacks(logging.getLogger("test"), "a test callback")
+    remove_broken = callbacks.add(broken)
+    callbacks.add(seen.append)
+    callbacks(7)
+    assert seen == [7]
+    assert "a test callback failed" in caplog.text
+    remove_broken()
+    remove_broken()
+    assert len(callbacks) == 1
+    callbacks(8)
+    assert seen == [7, 8]

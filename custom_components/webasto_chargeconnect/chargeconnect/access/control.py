@@ -19,6 +19,7 @@ import logging
 import secrets
 from typing import Any
 
+from ..callbacks import Callbacks
 from ..exceptions import InvalidArgumentError
 from ..models import Tariff
 from ..storage import StateStore
@@ -100,7 +101,7 @@ class AccessControl:
     def __init__(self, store: StateStore, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._store = store
         self._clock = clock
-        self._listeners: list[Listener] = []
+        self._listeners: Callbacks[[]] = Callbacks(_LOGGER, "an access listener")
         self._tags: dict[str, Tag] = {}  # by _key(id_tag)
         self._favourites: dict[str, str] = {}  # charger -> _key(id_tag)
         self._learning: dict[str, LearnMode] = {}
@@ -116,20 +117,10 @@ class AccessControl:
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener()`` after every change; returns a function that removes it."""
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def _notify(self) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener()
-            except Exception:
-                _LOGGER.exception("access listener failed")
+        self._listeners()
 
     def _prune(self) -> None:
         now = self._now()

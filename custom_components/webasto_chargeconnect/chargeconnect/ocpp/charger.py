@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from ocpp.routing import on as _ocpp_on
 from ocpp.v16.enums import Action
 
+from ..callbacks import Callbacks
 from ..energy import LifetimeEnergy
 from ..exceptions import (
     CallRejectedError,
@@ -121,9 +122,13 @@ class Charger:
         self._store = store
         self._allocator = allocator
         self._logger = logger or _LOGGER
-        self._listeners: list[Listener] = []
-        self._call_observers: list[CallObserver] = []
-        self._event_listeners: list[EventListener] = []
+        self._listeners: Callbacks[[]] = Callbacks(self._logger, f"{identity}: a listener")
+        self._call_observers: Callbacks[[str, dict[str, Any], dict[str, Any]]] = Callbacks(
+            self._logger, f"{identity}: a call observer"
+        )
+        self._event_listeners: Callbacks[[ChargerEvent]] = Callbacks(
+            self._logger, f"{identity}: an event listener"
+        )
         # Who may charge; None accepts every tag.
         self.authorizer: Authorizer | None = None
         # The tag remote starts use when none is given (the owner's favourite tag).
@@ -226,13 +231,7 @@ class Charger:
     # ---------------------------------------------------------------- listeners
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` after every change; returns a function that removes it."""
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def add_call_observer(self, observer: CallObserver) -> Callable[[], None]:
         """Call ``observer`` after every Call from the charger that we answered.
@@ -240,30 +239,14 @@ class Charger:
         Used by forwarding: the charger's messages and our answers, in arrival order.
         Returns a function that removes the observer.
         """
-        self._call_observers.append(observer)
-
-        def remove() -> None:
-            if observer in self._call_observers:
-                self._call_observers.remove(observer)
-
-        return remove
+        return self._call_observers.add(observer)
 
     def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
         """Receive session events (start, samples, stop, plug-out) in arrival order."""
-        self._event_listeners.append(listener)
-
-        def remove() -> None:
-            if listener in self._event_listeners:
-                self._event_listeners.remove(listener)
-
-        return remove
+        return self._event_listeners.add(listener)
 
     def _emit(self, event: ChargerEvent) -> None:
-        for listener in list(self._event_listeners):
-            try:
-                listener(event)
-            except Exception:
-                self._logger.exception("%s: event listener failed", self.identity)
+        self._event_listeners(event)
 
     async def _authorize(self, id_tag: str, source: str) -> dict[str, Any]:
         """IdTagInfo for a tag; free charging accepts everyone."""
@@ -276,18 +259,10 @@ class Charger:
             return {"status": "Invalid"}
 
     def _observe_call(self, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> None:
-        for observer in list(self._call_observers):
-            try:
-                observer(action, payload, answer)
-            except Exception:
-                self._logger.exception("%s: call observer failed", self.identity)
+        self._call_observers(action, payload, answer)
 
     def _notify(self) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener()
-            except Exception:
-                self._logger.exception("%s: listener failed", self.identity)
+        self._listeners()
 
     # ------------------------------------------------------------ derived state
     @property

@@ -41,6 +41,7 @@ import uuid
 
 import aiohttp
 
+from ..callbacks import Callbacks
 from ..exceptions import (
     CallErrorResponse,
     CallTimeoutError,
@@ -167,7 +168,9 @@ class UpstreamLink:
         self.down_since: datetime | None = None
         self.messages_sent = 0
 
-        self._listeners: list[Listener] = []
+        self._listeners: Callbacks[[]] = Callbacks(
+            self._logger, f"{charger.identity}: an upstream listener"
+        )
         self._remove_observer: Callable[[], None] | None = None
         # Outbox in arrival order; billing items are also persisted.
         self._queue: deque[dict[str, Any]] = deque()
@@ -200,20 +203,10 @@ class UpstreamLink:
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` after every change of the status; returns a remover."""
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def _notify(self) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener()
-            except Exception:
-                self._logger.exception("%s: upstream listener failed", self.charger.identity)
+        self._listeners()
 
     def _set_error(self, message: str) -> None:
         self.last_error = message
