@@ -669,3 +669,18 @@ async def test_free_charging_bypasses_authorization(
     await sim.plug_in()
     await sim.start_transaction("STRANGER")
     assert sim.id_tag_status == "Accepted"
+
+
+async def test_removing_a_charger_forgets_its_shares(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """Deleting the charger drops its shares and bookings; installation-wide tags stay."""
+    device = _device_id(hass)
+    await _call(hass, "add_tag", {"alias": "Mine", "id_tag": "OWNER-1"})
+    await _call(hass, "share_charger", {"device_id": device, "name": "Bob", "id_tag": "BOB-1"})
+    access = entry.runtime_data.owner.access
+    assert len(access.shares(IDENTITY)) == 1
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert access.shares(IDENTITY) == []
+    assert [tag.id_tag for tag in access.tags()] == ["OWNER-1"]

@@ -173,3 +173,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntr
     """Forget the charger's saved state."""
     await charger_store(hass, entry.data[CONF_IDENTITY]).async_remove()
     await async_remove_upstream_store(hass, entry.data[CONF_IDENTITY])
+    # Its shares, bookings, favourite tag and tariff go too (tags and groups are shared).
+    hub: ChargeConnectHub | None = hass.data.get(DOMAIN)
+    if hub is not None and hub.access is not None:
+        await hub.access.forget_charger(entry.data[CONF_IDENTITY])
