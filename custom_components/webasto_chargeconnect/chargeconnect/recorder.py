@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING
 
-from .ledger import Ledger, Sample, SessionRecord, SessionStart
+from .ledger import Ledger, Sample, SessionStart
 from .models import Tariff, Transaction
 from .ocpp.events import (
     ChargerEvent,
@@ -87,14 +87,13 @@ class SessionRecorder:
         # Tariff in force at each open session's start (for the live cost).
         self.tariffs: dict[int, Tariff | None] = {}
         self.drivers_log: DriversLog | None = None
-        self.written = 0
 
     async def async_start(self) -> None:
         """Listen to the charger and start the writer; restores open sessions' tariffs."""
         for tx_id in list(self.charger.transactions):
             record = await self.ledger.get_session(tx_id)
             if record is not None:
-                self.tariffs[tx_id] = _tariff_of(record)
+                self.tariffs[tx_id] = record.tariff
         self._remove_listener = self.charger.add_event_listener(self._enqueue)
         self._worker = asyncio.get_running_loop().create_task(
             self._run(), name=f"session recorder {self.charger.identity}"
@@ -166,7 +165,6 @@ class SessionRecorder:
                 return
             try:
                 await self._apply(event)
-                self.written += 1
                 if self._on_written is not None:
                     self._on_written(event)
             except Exception:
@@ -224,16 +222,6 @@ class SessionRecorder:
                 vehicle_id=vehicle,
             )
         )
-
-
-def _tariff_of(record: SessionRecord) -> Tariff | None:
-    if record.price_per_kwh is None and record.fixed_fee is None:
-        return None
-    return Tariff(
-        currency=record.currency or "EUR",
-        fixed_fee=record.fixed_fee or 0.0,
-        price_per_kwh=record.price_per_kwh or 0.0,
-    )
 
 
 def _sample(sample: MeterSample) -> Sample:
