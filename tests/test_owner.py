@@ -684,3 +684,29 @@ async def test_removing_a_charger_forgets_its_shares(
     await hass.async_block_till_done()
     assert access.shares(IDENTITY) == []
     assert [tag.id_tag for tag in access.tags()] == ["OWNER-1"]
+
+
+async def test_invitation_in_home_assistants_language(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """The invitation is written in Home Assistant's language (here Dutch)."""
+    sent: list[ServiceCall] = []
+
+    async def capture(call: ServiceCall) -> None:
+        sent.append(call)
+
+    hass.services.async_register("notify", "bob", capture)
+    hass.config.language = "nl"
+    await _call(
+        hass,
+        "share_charger",
+        {
+            "device_id": _device_id(hass),
+            "name": "Bob",
+            "id_tag": "BOB-7",
+            "notify_service": "notify.bob",
+        },
+    )
+    assert sent[0].data["title"] == "Laadpaal met je gedeeld"
+    assert sent[0].data["message"].startswith("Hallo Bob, je mag laden bij ")
+    assert "BOB-7" in sent[0].data["message"]

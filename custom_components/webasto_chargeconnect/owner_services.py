@@ -66,6 +66,33 @@ ATTR_FORMAT = "format"
 ATTR_LOCALE = "locale"
 
 _EXPORT_TITLES = {"en": "Charging sessions", "nl": "Laadsessies", "de": "Ladevorgänge"}
+# Messages sent through a notify action, in Home Assistant's language (en, nl or de).
+_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "share_title": "Charger shared with you",
+        "share": "Hello {name}, you may charge at {charger} with tag {tag}{until}.",
+        "until": " until {time}",
+        "export": "{count} charging sessions: {file}",
+    },
+    "nl": {
+        "share_title": "Laadpaal met je gedeeld",
+        "share": "Hallo {name}, je mag laden bij {charger} met tag {tag}{until}.",
+        "until": " tot {time}",
+        "export": "{count} laadsessies: {file}",
+    },
+    "de": {
+        "share_title": "Ladestation mit dir geteilt",
+        "share": "Hallo {name}, du darfst an {charger} mit dem Tag {tag} laden{until}.",
+        "until": " bis {time}",
+        "export": "{count} Ladevorgänge: {file}",
+    },
+}
+
+
+def _messages(hass: HomeAssistant) -> dict[str, str]:
+    return _MESSAGES.get(str(hass.config.language).split("-")[0], _MESSAGES["en"])
+
+
 _TARGET: dict[Any, Any] = {
     vol.Optional(ATTR_CONFIG_ENTRY): cv.string,
     vol.Optional(ATTR_DEVICE_ID): cv.string,
@@ -359,14 +386,21 @@ async def _share(call: ServiceCall) -> ServiceResponse:
         expiry,
     )
     if notify := call.data.get(ATTR_NOTIFY):
-        until = f" until {dt_util.as_local(expiry).strftime('%Y-%m-%d %H:%M')}" if expiry else ""
+        text = _messages(call.hass)
+        until = (
+            text["until"].format(time=dt_util.as_local(expiry).strftime("%Y-%m-%d %H:%M"))
+            if expiry
+            else ""
+        )
         await _notify(
             call.hass,
             notify,
-            title="Charger shared with you",
-            message=(
-                f"Hello {share.name}, you may charge at {owner.coordinator.device_info['name']}"
-                f" with tag {share.id_tag}{until}."
+            title=text["share_title"],
+            message=text["share"].format(
+                name=share.name,
+                charger=owner.coordinator.device_info["name"],
+                tag=share.id_tag,
+                until=until,
             ),
         )
     return {"share": share.to_dict()}
@@ -533,8 +567,12 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
         await _notify(
             call.hass,
             notify,
-            title="Charging sessions",
-            message=f"{result.sessions} charging sessions: {os.path.basename(path)}",
+            title=_EXPORT_TITLES.get(
+                str(call.hass.config.language).split("-")[0], "Charging sessions"
+            ),
+            message=_messages(call.hass)["export"].format(
+                count=result.sessions, file=os.path.basename(path)
+            ),
             data={"images": [str(result.path)], "attachments": [str(result.path)]},
         )
     return {"path": str(result.path), "sessions": result.sessions, "format": fmt}
