@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -155,10 +156,11 @@ class BenchCharger:
 
     async def connect(self, session: aiohttp.ClientSession) -> None:
         """Open the websocket and start reading."""
+        credentials = f"{self.identity}:{password(self.index)}".encode()
         self.ws = await session.ws_connect(
             self.url,
             protocols=("ocpp1.6",),
-            auth=aiohttp.BasicAuth(self.identity, password(self.index)),
+            headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
             autoping=True,
             heartbeat=None,
             timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),

@@ -22,7 +22,7 @@ from custom_components.webasto_chargeconnect.chargeconnect import (
 )
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
-from webasto_sim import SimulatedCharger
+from webasto_sim import SimulatedCharger, basic_auth
 
 from .conftest import (
     IDENTITY,
@@ -136,7 +136,7 @@ async def test_right_password_after_a_wrong_one(
             await session.ws_connect(
                 f"{url_of(entry)}/{IDENTITY}",
                 protocols=("ocpp1.6",),
-                auth=aiohttp.BasicAuth("someone-else", PASSWORD),
+                headers={"Authorization": basic_auth("someone-else", PASSWORD)},
             )
         assert err.value.status == 401
     good = make_sim(entry)
@@ -154,14 +154,14 @@ async def test_only_ocpp16_subprotocol(
             await session.ws_connect(
                 f"{url_of(entry)}/{IDENTITY}",
                 protocols=("ocpp2.0.1",),
-                auth=aiohttp.BasicAuth(IDENTITY, PASSWORD),
+                headers={"Authorization": basic_auth(IDENTITY, PASSWORD)},
             )
         assert err.value.status == 400
         assert "only ocpp1.6 is supported" in caplog.text
         ws = await session.ws_connect(
             f"{url_of(entry)}/{IDENTITY}",
             protocols=("ocpp2.0.1", "ocpp1.6"),
-            auth=aiohttp.BasicAuth(IDENTITY, PASSWORD),
+            headers={"Authorization": basic_auth(IDENTITY, PASSWORD)},
         )
         assert ws.protocol == "ocpp1.6"
         await ws.close()

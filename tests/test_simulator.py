@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from webasto_sim import PROFILES, SimulatedCharger, iso_utc
+from webasto_sim import PROFILES, SimulatedCharger, basic_auth, iso_utc
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = REPO / ".venv" / "bin" / "python"
@@ -80,7 +80,7 @@ class MiniCentralSystem:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         identity = request.match_info["identity"]
         if self.password is not None:
-            expected = aiohttp.BasicAuth(identity, self.password).encode()
+            expected = basic_auth(identity, self.password)
             if request.headers.get("Authorization") != expected:
                 raise web.HTTPUnauthorized
         ws = web.WebSocketResponse(protocols=("ocpp1.6",), heartbeat=self.ws_heartbeat)

@@ -193,7 +193,14 @@ async def test_forwards_a_coherent_stream(
 
     ours = await sim.charge(samples=2, power_w=11000, id_tag="CARD-1")
     await sim.stop_transaction("Local")
-    await backend.wait_for(lambda: "StopTransaction" in backend.actions())
+
+    def statuses() -> list[str]:
+        return [p["status"] for p in backend.of("StatusNotification")]
+
+    # The charger sends Finishing after StopTransaction: wait for both to be forwarded.
+    await backend.wait_for(
+        lambda: "StopTransaction" in backend.actions() and statuses()[-1:] == ["Finishing"]
+    )
 
     start = backend.of("StartTransaction")[0]
     assert start["idTag"] == "CARD-1"
@@ -213,8 +220,7 @@ async def test_forwards_a_coherent_stream(
     assert backend.of("StopTransaction")[0]["meterStop"] == round(ha_stop.meter_stop_wh or 0)
     actions = backend.actions()
     assert actions.index("BootNotification") < actions.index("StartTransaction")
-    statuses = [p["status"] for p in backend.of("StatusNotification")]
-    assert statuses == ["Available", "Preparing", "Charging", "Finishing"]
+    assert statuses() == ["Available", "Preparing", "Charging", "Finishing"]
 
 
 async def test_other_messages_pass_unchanged(

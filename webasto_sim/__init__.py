@@ -1,6 +1,6 @@
 """A Webasto-flavoured OCPP 1.6J charge-point simulator (aiohttp websocket client)."""
 
-from .charger import REFUSED, ReceivedCall, Reservation, SimulatedCharger, iso_utc
+from .charger import REFUSED, ReceivedCall, Reservation, SimulatedCharger, basic_auth, iso_utc
 from .profiles import PROFILES, Profile
 
 __all__ = [
@@ -10,5 +10,6 @@ __all__ = [
     "ReceivedCall",
     "Reservation",
     "SimulatedCharger",
+    "basic_auth",
     "iso_utc",
 ]

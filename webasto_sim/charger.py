@@ -9,6 +9,7 @@ awaitable method. Calls from the central system are answered by `ChargePointSess
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,6 +46,11 @@ _ID_TAG_INFO_FIELDS = {
     "expiry_date": "expiryDate",
     "parent_id_tag": "parentIdTag",
 }
+
+
+def basic_auth(login: str, password: str) -> str:
+    """An ``Authorization`` header value (RFC 7617), as a charger sends it."""
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
 
 
 def _tag_key(id_tag: str) -> str:
@@ -278,12 +284,14 @@ class SimulatedCharger:
             raise RuntimeError(f"{self.identity} is already connected")
         self._stopping = False
         http = aiohttp.ClientSession()
-        auth = aiohttp.BasicAuth(self.identity, self.password) if self.password else None
+        headers = {}
+        if self.password:
+            headers["Authorization"] = basic_auth(self.identity, self.password)
         try:
             ws = await http.ws_connect(
                 self.url,
                 protocols=("ocpp1.6",),
-                auth=auth,
+                headers=headers,
                 heartbeat=self.ws_heartbeat,
                 autoping=False,
                 ssl=self.ssl if self.ssl is not None else True,

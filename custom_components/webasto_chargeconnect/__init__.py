@@ -9,20 +9,14 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .assist import async_setup_assist
-from .chargeconnect import ChargeConnectError, ChargerOptions, ServerStartError
+from .chargeconnect import ServerStartError
 from .chargeconnect.ledger import LedgerError
 from .const import (
     CONF_IDENTITY,
-    CONF_MAX_CURRENT,
-    CONF_METER_INTERVAL,
-    CONF_REMOTE_START_TAG,
     CONF_SSL_CERTFILE,
     CONF_SSL_KEYFILE,
-    DEFAULT_MAX_CURRENT,
     DEFAULT_PORT,
-    DEFAULT_REMOTE_START_TAG,
     DOMAIN,
-    LOGGER,
 )
 from .coordinator import (
     ChargeConnectConfigEntry,
@@ -31,6 +25,7 @@ from .coordinator import (
 )
 from .forwarding import Forwarding, async_remove_store as async_remove_upstream_store
 from .hub import ChargeConnectHub, charger_store
+from .options import options_from_entry
 from .owner import ChargerOwner
 from .services import async_setup_services
 from .webui_coordinator import WebUiCoordinator
@@ -54,16 +49,6 @@ def async_get_hub(hass: HomeAssistant) -> ChargeConnectHub:
     if hub is None:
         hub = hass.data[DOMAIN] = ChargeConnectHub(hass)
     return hub
-
-
-def options_from_entry(entry: ChargeConnectConfigEntry) -> ChargerOptions:
-    """The library's charger options from the entry's options."""
-    interval = int(entry.options.get(CONF_METER_INTERVAL, 0) or 0)
-    return ChargerOptions(
-        meter_sample_interval=interval or None,
-        max_current_a=float(entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT)),
-        remote_start_tag=str(entry.options.get(CONF_REMOTE_START_TAG, DEFAULT_REMOTE_START_TAG)),
-    )
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -128,31 +113,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry
         entry.async_create_background_task(
             hass, webui.async_refresh(), f"{DOMAIN} web UI {identity}"
         )
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
-
-
-async def _async_options_updated(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> None:
-    """Options changed: apply them to the live charger (no reconnect needed)."""
-    forwarding = entry.runtime_data.forwarding
-    if forwarding.needs_reload(entry) if forwarding else Forwarding.wanted(entry):
-        # The backend URL or its credentials changed: the link is rebuilt with the entry.
-        hass.config_entries.async_schedule_reload(entry.entry_id)
-        return
-    if forwarding is not None:
-        forwarding.apply_options(entry)
-    charger = entry.runtime_data.charger
-    old_interval = charger.options.meter_sample_interval
-    charger.options = options_from_entry(entry)
-    interval = charger.options.meter_sample_interval
-    if interval and interval != old_interval and charger.online:
-        try:
-            await charger.change_configuration("MeterValueSampleInterval", str(interval))
-        except ChargeConnectError as err:
-            # Not fatal: the interval is written again when the charger next connects.
-            LOGGER.warning("%s: could not set the meter interval: %s", charger.identity, err)
-    entry.runtime_data.coordinator.async_set_updated_data(None)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> bool:

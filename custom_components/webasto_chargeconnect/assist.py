@@ -3,8 +3,10 @@
 Home Assistant's built-in intents already switch the "Charging" switch and read the "Power"
 sensor by name or alias ("turn on car charging"). The sentences here are the ones no built-in
 intent covers ("start charging the car", "laad de auto", "what is the charger's power"). They
-are registered as sentence triggers of Home Assistant's default conversation agent, one
-trigger per command holding the sentences of every language the agent supports. The answer is
+are attached as ``conversation`` triggers, exactly as an automation's sentence trigger is (the
+public trigger API: ``async_validate_trigger_config`` / ``async_initialize_triggers``, answered with
+a ``ScriptRunResult``, the same on every supported Home Assistant version), one trigger per command
+holding the sentences of every language the default agent supports. The answer is
 spoken in the language of the sentence: the conversation's language if the sentence is one of
 its sentences, else the language whose sentence it is. (One trigger per language would run
 twice for a sentence that is valid in both, e.g. "start Garage", and start charging twice.)
@@ -20,7 +22,6 @@ registered then.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 import re
 from typing import TYPE_CHECKING, Any, Final
@@ -32,9 +33,11 @@ from homeassistant.config_entries import (
     ConfigEntryState,
 )
 from homeassistant.const import EVENT_COMPONENT_LOADED
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.script import ScriptRunResult
+from homeassistant.helpers.trigger import async_initialize_triggers, async_validate_trigger_config
 
 from .chargeconnect import (
     CallRejectedError,
@@ -43,22 +46,16 @@ from .chargeconnect import (
     Charger,
     ChargerOfflineError,
 )
+from .compat import charger_device
 from .const import DOMAIN, LOGGER
 from .switch import SWITCHES
 
 if TYPE_CHECKING:
     from hassil.intents import Intents
-    from hassil.recognize import RecognizeResult
-    from homeassistant.components.conversation import ConversationInput
-
-    TriggerCallback = Callable[[ConversationInput, RecognizeResult], Awaitable[str | None]]
 
 CONVERSATION: Final = "conversation"
 # hass.data key of the AssistTriggers object (the hub is under DOMAIN).
 DATA_ASSIST: Final = f"{DOMAIN}_assist"
-# HA 2025.4 keeps the default agent (and its triggers) under this hass.data key; newer versions
-# (2026.2 is tested) keep the triggers in the agent manager (register_trigger(TriggerDetails)).
-DEFAULT_AGENT_KEY: Final = "conversation_default_entity"
 NAME_SLOT: Final = "{name}"
 
 START: Final = "start"
@@ -237,13 +234,12 @@ class _Target:
 
 def _targets(hass: HomeAssistant) -> list[_Target]:
     """The loaded chargers, each with its device name, title and identity."""
-    registry = dr.async_get(hass)
     targets: list[_Target] = []
     for entry in hass.config_entries.async_entries(DOMAIN):
         if entry.state is not ConfigEntryState.LOADED:
             continue
         charger: Charger = entry.runtime_data.charger
-        device = registry.async_get_device(identifiers={(DOMAIN, charger.identity)})
+        device = charger_device(hass, entry.entry_id, charger.identity)
         display = (device and (device.name_by_user or device.name)) or entry.title
         candidates = [display, entry.title, charger.identity]
         if device is not None and device.name:
@@ -263,41 +259,14 @@ def _join(names: list[str], or_word: str) -> str:
     return f"{', '.join(names[:-1])} {or_word} {names[-1]}"
 
 
-def _register_trigger(
-    hass: HomeAssistant, sentences: list[str], handler: TriggerCallback
-) -> CALLBACK_TYPE:
-    """Register sentences with the default agent (HA 2025.4 and 2026.2 differ here).
-
-    Only called while the conversation integration is loaded.
-    """
-    from homeassistant.components.conversation import agent_manager
-
-    manager = agent_manager.get_agent_manager(hass)
-    register: Any = getattr(manager, "register_trigger", None)
-    if register is not None:
-        # Newer Home Assistant: the agent manager keeps the triggers for the default agent.
-        from homeassistant.components.conversation import trigger
-
-        details: Any = vars(trigger)["TriggerDetails"]
-        unregister: CALLBACK_TYPE = register(details(sentences=sentences, callback=handler))
-        return unregister
-    # HA 2025.4: the default agent itself keeps them.
-    agent: Any = hass.data[DEFAULT_AGENT_KEY]
-    unregister = agent.register_trigger(sentences, handler)
-    return unregister  # noqa: RET504 (typed: agent is Any)
-
-
 def _supported_languages(hass: HomeAssistant) -> list[str]:
-    """Our languages that the default agent understands."""
-    from homeassistant.components.conversation import agent_manager
+    """Our languages that Home Assistant's own conversation agent understands."""
+    from homeassistant.components import conversation
 
-    agent: Any = getattr(agent_manager.get_agent_manager(hass), "default_agent", None)
-    if agent is None:
-        agent = hass.data.get(DEFAULT_AGENT_KEY)
-    supported: Any = getattr(agent, "supported_languages", None)
-    if not isinstance(supported, list):
-        return list(LANGUAGES)
-    return [language for language in LANGUAGES if language in supported]
+    supported = conversation.async_get_conversation_languages(
+        hass, conversation.HOME_ASSISTANT_AGENT
+    )
+    return [language for language in LANGUAGES if supported == "*" or language in supported]
 
 
 class AssistTriggers:
@@ -305,7 +274,12 @@ class AssistTriggers:
 
     def __init__(self, hass: HomeAssistant) -> None:
         self.hass = hass
-        self._unregister: list[CALLBACK_TYPE] = []
+        # Detaches the attached triggers (None: none attached).
+        self._detach: CALLBACK_TYPE | None = None
+        self._attached = 0
+        # Bumped by every rebuild and clear: an attachment still under way for an older set of
+        # names detaches itself when it completes.
+        self._generation = 0
         self._names: tuple[tuple[str, ...], ...] | None = None
         self._listeners: list[CALLBACK_TYPE] = []
         # Per command: each language's sentences, compiled (to tell the sentence's language).
@@ -313,8 +287,8 @@ class AssistTriggers:
 
     @property
     def registered(self) -> int:
-        """How many triggers are registered (one per command)."""
-        return len(self._unregister)
+        """How many triggers are attached (one per command)."""
+        return self._attached if self._detach is not None else 0
 
     @callback
     def async_start(self) -> None:
@@ -355,9 +329,11 @@ class AssistTriggers:
 
     @callback
     def _clear(self) -> None:
-        for unregister in self._unregister:
-            unregister()
-        self._unregister = []
+        self._generation += 1
+        if self._detach is not None:
+            self._detach()
+        self._detach = None
+        self._attached = 0
         self._names = None
         self._compiled = {}
 
@@ -375,6 +351,7 @@ class AssistTriggers:
 
         alternatives = "(" + "|".join(sorted({n for t in names for n in t})) + ")"
         languages = _supported_languages(self.hass)
+        configs: list[dict[str, Any]] = []
         for command in (START, STOP, POWER):
             compiled: dict[str, Intents] = {}
             templates: list[str] = []
@@ -389,18 +366,39 @@ class AssistTriggers:
                 )
                 templates.extend(own)
             if templates:
-                self._unregister.append(
-                    _register_trigger(self.hass, templates, self._handler(command))
-                )
+                # The trigger an automation gets for "Sentence" (platform conversation).
+                configs.append({"platform": CONVERSATION, "id": command, "command": templates})
                 self._compiled[command] = compiled
         self._names = names
+        if configs:
+            self.hass.async_create_task(
+                self._async_attach(configs, self._generation), f"{DOMAIN} voice sentences"
+            )
 
-    def _handler(self, command: str) -> TriggerCallback:
-        async def handle(user_input: ConversationInput, _result: RecognizeResult) -> str:
-            language = self.language_of(command, user_input.text, user_input.language)
-            return await self.async_handle(command, language, user_input.text)
+    async def _async_attach(self, configs: list[dict[str, Any]], generation: int) -> None:
+        """Attach the sentence triggers (one per command)."""
+        validated = await async_validate_trigger_config(self.hass, configs)
+        detach = await async_initialize_triggers(
+            self.hass, validated, self._async_triggered, DOMAIN, "voice sentences", _log
+        )
+        if detach is None:
+            return  # logged by Home Assistant
+        if generation != self._generation:
+            detach()  # rebuilt or stopped meanwhile
+            return
+        self._detach = detach
+        self._attached = len(validated)
 
-        return handle
+    async def _async_triggered(
+        self, run_variables: dict[str, Any], context: Context | None = None
+    ) -> ScriptRunResult:
+        """A sentence matched: answer as an automation's ``set_conversation_response`` does."""
+        trigger: dict[str, Any] = run_variables["trigger"]
+        command: str = trigger["id"]
+        text: str = trigger["sentence"]
+        language = self.language_of(command, text, trigger["user_input"].get("language"))
+        answer = await self.async_handle(command, language, text)
+        return ScriptRunResult(conversation_response=answer, service_response=None, variables={})
 
     def language_of(self, command: str, text: str, conversation_language: str | None) -> str:
         """The language to answer in: the conversation's, if the sentence is one of its own."""
@@ -445,6 +443,11 @@ class AssistTriggers:
                 LOGGER.warning("%s: voice command %r failed: %s", charger.identity, text, err)
             return answers[(known or ["failed"])[0]]
         return answers["stopped"]
+
+
+def _log(level: int, message: str, **kwargs: Any) -> None:
+    """Home Assistant's trigger helper reports through this."""
+    LOGGER.log(level, "Voice sentences: %s", message, **kwargs)
 
 
 def _named(targets: list[_Target], text: str) -> _Target | None:

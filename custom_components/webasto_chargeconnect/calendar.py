@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.components.calendar import (
+    CalendarEntity,
+    CalendarEntityDescription,
+    CalendarEvent,
+)
 from homeassistant.components.calendar.const import CalendarEntityFeature
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -19,7 +22,7 @@ from .helpers import to_ha_error
 
 PARALLEL_UPDATES = 0
 
-BOOKINGS = EntityDescription(key="bookings", translation_key="bookings")
+BOOKINGS = CalendarEntityDescription(key="bookings", translation_key="bookings")
 
 
 async def async_setup_entry(

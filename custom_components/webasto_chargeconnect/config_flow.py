@@ -56,6 +56,7 @@ from .const import (
 )
 from .coordinator import ChargeConnectConfigEntry
 from .forwarding import upstream_settings
+from .options import async_apply_options
 from .webui_coordinator import CONF_WEBUI_MODEL, split_host
 
 IDENTITY_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,48}$")
@@ -546,15 +547,18 @@ class ChargeConnectOptionsFlow(OptionsFlow):
             elif url and not valid_ocpp_url(url):
                 errors[CONF_UPSTREAM_URL] = "invalid_upstream_url"
             else:
-                return self.async_create_entry(
-                    data={
-                        **self.config_entry.options,
-                        CONF_METER_INTERVAL: int(user_input.get(CONF_METER_INTERVAL, 0)),
-                        CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
-                        CONF_REMOTE_START_TAG: tag,
-                        **upstream,
-                    }
-                )
+                changed = {
+                    **self.config_entry.options,
+                    CONF_METER_INTERVAL: int(user_input.get(CONF_METER_INTERVAL, 0)),
+                    CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
+                    CONF_REMOTE_START_TAG: tag,
+                    **upstream,
+                }
+                # Saved and applied here (live, or by a reload for a new backend link); the
+                # flow's own save that follows then finds nothing changed.
+                if self.hass.config_entries.async_update_entry(self.config_entry, options=changed):
+                    await async_apply_options(self.hass, self.config_entry)
+                return self.async_create_entry(data=changed)
         options = self.config_entry.options
         schema = vol.Schema(
             {

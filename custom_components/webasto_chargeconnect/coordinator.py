@@ -13,6 +13,7 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .chargeconnect import Charger
+from .compat import charger_device
 from .const import DOMAIN, LOGGER, UPDATE_THROTTLE
 from .hub import ChargeConnectHub
 
@@ -123,11 +124,10 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
         if key == self._device_info_key or info.model is None:
             return
         self._device_info_key = key
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, self.charger.identity)})
+        device = charger_device(self.hass, self.config_entry.entry_id, self.charger.identity)
         if device is None:
             return
-        registry.async_update_device(
+        dr.async_get(self.hass).async_update_device(
             device.id,
             manufacturer=info.vendor,
             model=info.model,

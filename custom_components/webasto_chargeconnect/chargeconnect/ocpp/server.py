@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import hmac
@@ -15,6 +13,7 @@ from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
 
+from ..basic_auth import decode_basic_auth
 from ..exceptions import ServerStartError
 from ..storage import StateStore
 from . import validation
@@ -185,16 +184,7 @@ class CentralSystem:
 
     @staticmethod
     def _credentials(request: web.Request) -> tuple[str, str] | None:
-        header = request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "basic" or not value:
-            return None
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8", "replace")
-        except (binascii.Error, ValueError):
-            return None
-        user, sep, password = decoded.partition(":")
-        return (user, password) if sep else None
+        return decode_basic_auth(request.headers.get("Authorization", ""))
 
     # ------------------------------------------------------------- handshake
     async def _handle(self, request: web.Request) -> web.StreamResponse:

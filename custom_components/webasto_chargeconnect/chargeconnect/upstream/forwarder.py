@@ -41,6 +41,7 @@ import uuid
 
 import aiohttp
 
+from ..basic_auth import encode_basic_auth
 from ..callbacks import Callbacks
 from ..exceptions import (
     CallErrorResponse,
@@ -424,11 +425,11 @@ class UpstreamLink:
             return self.config.ssl_context
         return self.config.verify_tls
 
-    def _auth(self) -> aiohttp.BasicAuth | None:
+    def _headers(self) -> dict[str, str]:
         if not self.config.password:
-            return None
+            return {}
         username = self.config.username or self.charger.identity
-        return aiohttp.BasicAuth(username, self.config.password)
+        return {"Authorization": encode_basic_auth(username, self.config.password)}
 
     def _backoff(self, failures: int) -> float:
         low = self.config.reconnect_min if self.config.reconnect_min > 0 else self.RECONNECT_MIN
@@ -444,7 +445,7 @@ class UpstreamLink:
                     ws = await self._session.ws_connect(
                         self.url,
                         protocols=(SUBPROTOCOL,),
-                        auth=self._auth(),
+                        headers=self._headers(),
                         ssl=self._ssl(),
                         heartbeat=self.config.ping_interval,
                     )
