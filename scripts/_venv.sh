@@ -1,10 +1,14 @@
-# Shared by scripts/test, scripts/demo and scripts/bench: find Python 3.13, create the venv,
+# shellcheck shell=bash
+# Shared by scripts/test, scripts/demo and scripts/bench: find the Python, create the venv,
 # install the pinned requirements when they changed. Source it; it sets $VENV_PY.
 #
 # WCC_HA picks the Home Assistant to run on (scripts/test --ha sets it):
-#   2025.4 (default)  .venv         requirements_test.txt         (Home Assistant 2025.4.4)
-#   newest            .venv-newest  requirements_test_newest.txt  (Home Assistant 2026.2.3; needs
-#                     Python >= 3.13.2, which scripts/_python3135.sh finds or builds once)
+#   2025.4 (default)  .venv         requirements_test.txt         (Home Assistant 2025.4.4 on
+#                     Python 3.13, from PATH, $PYTHON313 or pyenv)
+#   newest            .venv-newest  requirements_test_newest.txt  (Home Assistant 2026.10.4; needs
+#                     Python >= 3.14.2, which scripts/_python314.sh finds or assembles once from
+#                     Debian's binary packages; scripts/check_ha_versions tells whether a newer
+#                     Home Assistant exists)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WCC_HA="${WCC_HA:-2025.4}"
@@ -44,23 +48,26 @@ find_python313() {
     return 1
 }
 
-# The newest Home Assistant refuses Python < 3.13.2: a venv made with an older one is remade.
-if [ "$WCC_HA" = newest ] && [ -x "$VENV/bin/python" ] \
-    && ! "$VENV/bin/python" -c 'import sys; assert sys.version_info >= (3, 13, 2)' 2>/dev/null; then
-    echo "Removing $VENV: its Python is older than 3.13.2"
+# The newest Home Assistant (2026.3 on) refuses Python < 3.14.2: a venv made with an older one
+# (e.g. the Python 3.13 that older pins of this suite used), or whose Python no longer runs (its
+# interpreter was removed or moved), is remade.
+if [ "$WCC_HA" = newest ] && [ -e "$VENV/bin/python" ] \
+    && ! "$VENV/bin/python" -c 'import sys; assert sys.version_info >= (3, 14, 2)' 2>/dev/null; then
+    echo "Removing $VENV: its Python is older than 3.14.2 (or does not run)"
     rm -rf "$VENV"
 fi
 if [ ! -x "$VENV/bin/python" ]; then
     if [ "$WCC_HA" = newest ]; then
-        PY313="$(bash "$ROOT/scripts/_python3135.sh")"
-    elif ! PY313="$(find_python313)"; then
+        # Prints only the interpreter's path on stdout; exits non-zero with its own message.
+        BASE_PY="$(bash "$ROOT/scripts/_python314.sh")"
+    elif ! BASE_PY="$(find_python313)"; then
         echo "error: Python 3.13 is required (Home Assistant 2025.4 runs on it), but no python3.13" >&2
         echo "       was found on PATH or under pyenv. Install Python 3.13, or set PYTHON313=/path/to/python3.13." >&2
         exit 1
     fi
-    echo "Creating $VENV with $PY313"
+    echo "Creating $VENV with $BASE_PY"
     rm -rf "$VENV"
-    "$PY313" -m venv "$VENV"
+    "$BASE_PY" -m venv "$VENV"
 fi
 VENV_PY="$VENV/bin/python"
 STAMP="$VENV/.requirements.sha256"

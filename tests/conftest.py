@@ -11,6 +11,7 @@ from unittest.mock import patch
 
 from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -18,7 +19,7 @@ from syrupy.assertion import SnapshotAssertion
 
 # Import before the plugin's testing_config shadows the package ("Integration not found").
 import custom_components.webasto_chargeconnect  # noqa: F401
-from custom_components.webasto_chargeconnect.const import DOMAIN
+from custom_components.webasto_chargeconnect.const import CONF_IDENTITY, DOMAIN
 from custom_components.webasto_chargeconnect.coordinator import ChargeConnectCoordinator
 from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
 from webasto_sim import SimulatedCharger
@@ -264,3 +265,15 @@ async def wait_for_state(
 
 
 Waiter = Callable[..., Awaitable[State]]
+
+
+def charger_device(hass: HomeAssistant, identity: str = IDENTITY) -> dr.DeviceEntry:
+    """The device of the loaded entry for this identity (looked up per config entry)."""
+    registry = dr.async_get(hass)
+    for config_entry in hass.config_entries.async_entries(DOMAIN):
+        if config_entry.data.get(CONF_IDENTITY) != identity:
+            continue
+        for device in dr.async_entries_for_config_entry(registry, config_entry.entry_id):
+            if (DOMAIN, identity) in device.identifiers:
+                return device
+    raise AssertionError(f"no device for {identity}")

@@ -11,7 +11,7 @@ from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -20,6 +20,7 @@ from webasto_sim import SimulatedCharger
 
 from .conftest import (
     IDENTITY,
+    charger_device,
     connect_and_boot,
     setup_entry,
     wait_configured,
@@ -86,10 +87,10 @@ async def test_device_info_from_boot(
     hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
 ) -> None:
     """The device shows manufacturer, model, serial and firmware from BootNotification."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, IDENTITY)})
+    device = charger_device(hass)
     assert device is not None
     await wait_until(hass, lambda: entry.runtime_data.charger.info.model is not None)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, IDENTITY)})
+    device = charger_device(hass)
     assert device.manufacturer == online_sim.profile.vendor
     assert device.model == online_sim.profile.model
     assert device.sw_version == online_sim.profile.firmware

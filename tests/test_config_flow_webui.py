@@ -217,7 +217,8 @@ async def test_reauth(hass: HomeAssistant, make_rig: Callable[..., Any]) -> None
     rig: Rig = await make_rig()
     rig.webui.password = "changed-Passw0rd"
     entry = await _webui_entry(hass, rig)
-    await hass.async_block_till_done()
+    # The first web UI poll runs as a background task of the entry: wait for it to end.
+    await hass.async_block_till_done(wait_background_tasks=True)
     flows = [f for f in hass.config_entries.flow.async_progress() if f["handler"] == DOMAIN]
     assert len(flows) == 1  # the refused password started the reauth flow by itself
     assert flows[0]["context"]["source"] == "reauth"

@@ -258,17 +258,27 @@ async def test_outage_replayed_in_order(
     assert len(stamps) == len(set(stamps)) == 3
 
 
+async def _freeze_once_connected(
+    backend: UpstreamBackend, request: pytest.FixtureRequest
+) -> FrozenDateTimeFactory:
+    """Freeze the clock only once the link is up: connecting runs on the loop's timers."""
+    await backend.wait_connected()
+    freezer: FrozenDateTimeFactory = request.getfixturevalue("freezer")
+    return freezer
+
+
 async def test_repair_issue_when_down_long(
     hass: HomeAssistant,
     fwd_entry: MockConfigEntry,
     fwd_sim: SimulatedCharger,
     backend: UpstreamBackend,
-    freezer: FrozenDateTimeFactory,
     issue_registry: ir.IssueRegistry,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Unreachable for more than 30 minutes: a repair issue; it goes when the link is back."""
     link = link_of(fwd_entry)
     issue_id = f"upstream_unreachable_{fwd_entry.entry_id}"
+    freezer = await _freeze_once_connected(backend, request)
     await backend.stop()
     await wait_link(hass, link, lambda: not link.connected)
     freezer.tick(timedelta(minutes=10))
@@ -297,12 +307,12 @@ async def test_issue_removed_on_unload(
     hass: HomeAssistant,
     fwd_entry: MockConfigEntry,
     backend: UpstreamBackend,
-    freezer: FrozenDateTimeFactory,
     issue_registry: ir.IssueRegistry,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Unloading the entry takes its repair issue along."""
     link = link_of(fwd_entry)
-    await backend.wait_connected()
+    freezer = await _freeze_once_connected(backend, request)
     await backend.stop()
     await wait_link(hass, link, lambda: not link.connected)
     freezer.tick(timedelta(minutes=31))

@@ -17,7 +17,6 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import openpyxl
 import pypdf
@@ -31,13 +30,13 @@ import voluptuous as vol
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
 
-from .conftest import IDENTITY, wait_for_state, wait_until
+from .conftest import IDENTITY, charger_device, wait_for_state, wait_until
 
 E = "webasto_next_ws123456"
 
 
 def _device_id(hass: HomeAssistant, identity: str = IDENTITY) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identity)})
+    device = charger_device(hass, identity)
     assert device is not None
     return device.id
 

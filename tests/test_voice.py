@@ -22,7 +22,14 @@ from custom_components.webasto_chargeconnect.assist import (
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
 
-from .conftest import IDENTITY, setup_entry, wait_configured, wait_for_state, wait_until
+from .conftest import (
+    IDENTITY,
+    charger_device,
+    setup_entry,
+    wait_configured,
+    wait_for_state,
+    wait_until,
+)
 
 E = "webasto_next_ws123456"
 SECOND = "UNITE-WS654321"
@@ -209,7 +216,7 @@ async def test_every_documented_sentence(
 ) -> None:
     """Each documented sentence reaches its command (checked without sending anything)."""
     registry = dr.async_get(hass)
-    device = registry.async_get_device(identifiers={(DOMAIN, IDENTITY)})
+    device = charger_device(hass)
     registry.async_update_device(device.id, name_by_user="Garage")
     await hass.async_block_till_done()
     charger = entry.runtime_data.charger
@@ -458,7 +465,7 @@ async def test_builtin_intents_with_a_speakable_device_name(
     await sim.status("Available")
     await wait_configured(hass, config_entry)
     registry = dr.async_get(hass)
-    device = registry.async_get_device(identifiers={(DOMAIN, IDENTITY)})
+    device = charger_device(hass)
     registry.async_update_device(device.id, name_by_user="Wallbox")
     # Entity ids follow the language too: find the power sensor by its unique id.
     power_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{IDENTITY}_power")
@@ -514,7 +521,7 @@ async def test_several_chargers(
 
     # The user names the device "Garage": the sentences follow the new name.
     registry = dr.async_get(hass)
-    device = registry.async_get_device(identifiers={(DOMAIN, SECOND)})
+    device = charger_device(hass, SECOND)
     registry.async_update_device(device.id, name_by_user="Garage")
     await hass.async_block_till_done()
     await second.meter_values(power_w=3700)

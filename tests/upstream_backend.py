@@ -197,6 +197,9 @@ class UpstreamBackend:
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self._connection: _Connection | None = None
+        # False while stopped or stopping: a reconnect racing stop() is refused, else the
+        # runner's cleanup would wait for that connection to end.
+        self._accepting = False
 
     @property
     def url(self) -> str:
@@ -220,11 +223,13 @@ class UpstreamBackend:
         )
         await site.start()
         self._runner = runner
+        self._accepting = True
         self.port = int(runner.addresses[0][1])
         return self.port
 
     async def stop(self) -> None:
         """Close every connection and stop listening (an outage)."""
+        self._accepting = False
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"backend going down")
         if self._runner is not None:
@@ -253,8 +258,13 @@ class UpstreamBackend:
         if not self._authorized(request, identity):
             self.auth_failures += 1
             return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="OCPP"'})
+        if not self._accepting:
+            return web.Response(status=503)
         ws = web.WebSocketResponse(protocols=("ocpp1.6",))
         await ws.prepare(request)
+        if not self._accepting:  # stop() began during the handshake
+            await ws.close(code=1001, message=b"backend going down")
+            return ws
         self._sockets.add(ws)
         connection = _Connection(self, ws)
         self._connection = connection

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from homeassistant.components.binary_sensor import (
+# Home Assistant 2026.10 moved the device classes to the platforms' const modules and re-exports
+# them without __all__ (mypy --strict calls that implicit); 2025.4 defines them in the package.
+from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined, unused-ignore]
     BinarySensorDeviceClass,
     BinarySensorEntity,
     BinarySensorEntityDescription,

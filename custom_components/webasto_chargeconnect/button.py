@@ -6,7 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.components.button import ButtonDeviceClass, ButtonEntity, ButtonEntityDescription
+# Home Assistant 2026.10 moved the device classes to the platforms' const modules and re-exports
+# them without __all__ (mypy --strict calls that implicit); 2025.4 defines them in the package.
+from homeassistant.components.button import (  # type: ignore[attr-defined, unused-ignore]
+    ButtonDeviceClass,
+    ButtonEntity,
+    ButtonEntityDescription,
+)
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback

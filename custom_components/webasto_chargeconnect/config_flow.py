@@ -20,7 +20,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.network import NoURLAvailableError, get_url
-import voluptuous as vol
 
 from .chargeconnect import ServerStartError
 from .chargeconnect.ocpp.charger import MIN_CHARGING_CURRENT_A
@@ -32,6 +31,7 @@ from .chargeconnect.upstream import (
     WebUiError,
     WebUiNotSupportedError,
 )
+from .compat import vol
 from .const import (
     CLAIM_TIMEOUT,
     CONF_ALLOW_APP_CONTROL,

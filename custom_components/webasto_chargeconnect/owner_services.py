@@ -24,12 +24,12 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
-import voluptuous as vol
 
 from .chargeconnect import ChargeConnectError
 from .chargeconnect.access import AccessControl
 from .chargeconnect.ledger import Ledger, SessionFilter
 from .chargeconnect.models import Tariff
+from .compat import device_config_entry_ids, vol
 from .const import DOMAIN, EXPORT_DIR
 from .helpers import to_ha_error
 from .hub import ChargeConnectHub
@@ -269,7 +269,7 @@ def _owner(call: ServiceCall, *, required: bool = True) -> ChargerOwner | None:
     device_id: str | None = call.data.get(ATTR_DEVICE_ID)
     if device_id:
         device = dr.async_get(hass).async_get(device_id)
-        entry_ids = [] if device is None else list(device.config_entries)
+        entry_ids = [] if device is None else device_config_entry_ids(device)
         entries = [
             e for e in (hass.config_entries.async_get_entry(i) for i in entry_ids) if e is not None
         ]

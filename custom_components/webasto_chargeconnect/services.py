@@ -15,9 +15,9 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
-import voluptuous as vol
 
 from .chargeconnect import ChargeConnectError, Charger
+from .compat import vol
 from .const import DOMAIN
 from .helpers import to_ha_error
 from .owner_services import async_setup_owner_services
