@@ -416,3 +416,18 @@ async def test_unknown_user_is_refused(world: World) -> None:
             world.hass, "add_tag", CASES["add_tag"].data(world), Context(user_id="no-such-user")
         )
     assert await _state(world) == before
+
+
+async def test_configuration_read_hides_the_ocpp_password(world: World, people: People) -> None:
+    """A firmware that reports AuthorizationKey does not show it to a household user."""
+    world.sim.configuration["AuthorizationKey"] = "0123456789abcdef"
+    response = await _call(
+        world.hass,
+        "get_configuration",
+        {"config_entry": world.entry.entry_id, "keys": ["AuthorizationKey", "HeartbeatInterval"]},
+        Context(user_id=people.household.id),
+    )
+    assert response["configuration"]["AuthorizationKey"]["value"] == "**REDACTED**"
+    assert "0123456789abcdef" not in repr(response)
+    heartbeat = response["configuration"]["HeartbeatInterval"]["value"]
+    assert heartbeat == world.sim.configuration["HeartbeatInterval"]

@@ -35,6 +35,10 @@ SERVICE_CHANGE_CONFIGURATION = "change_configuration"
 SERVICE_UPDATE_FIRMWARE = "update_firmware"
 
 _ENTRY = vol.Required(ATTR_CONFIG_ENTRY)
+# Never in a response: the charger's OCPP password. OCPP 1.6 makes it write-only, but a firmware
+# that reports it anyway must not show it to every user (get_configuration is open to all).
+_SECRET_KEYS = frozenset({"AuthorizationKey"})
+REDACTED = "**REDACTED**"
 
 GET_CONFIGURATION_SCHEMA = vol.Schema(
     {_ENTRY: cv.string, vol.Optional(ATTR_KEYS, default=[]): vol.All(cv.ensure_list, [cv.string])}
@@ -81,7 +85,11 @@ async def _get_configuration(call: ServiceCall) -> ServiceResponse:
         result = await charger.get_configuration(call.data[ATTR_KEYS])
     except ChargeConnectError as err:
         raise to_ha_error(err) from err
-    return {"configuration": result["configuration"], "unknown_keys": result["unknown"]}
+    configuration = {
+        key: {**item, "value": REDACTED} if key in _SECRET_KEYS and item["value"] else item
+        for key, item in result["configuration"].items()
+    }
+    return {"configuration": configuration, "unknown_keys": result["unknown"]}
 
 
 async def _change_configuration(call: ServiceCall) -> ServiceResponse:
@@ -110,8 +118,9 @@ SCHEMAS: dict[str, vol.Schema] = {
     SERVICE_UPDATE_FIRMWARE: UPDATE_FIRMWARE_SCHEMA,
 }
 # Who may call which action (the same ``admin`` flag as owner_services.HANDLERS): reading the
-# charger's OCPP configuration is open to every user; changing it and installing firmware
-# change what the charger does: administrators only.
+# charger's OCPP configuration is open to every user (without the OCPP password, see
+# _SECRET_KEYS); changing it and installing firmware change what the charger does:
+# administrators only.
 HANDLERS: dict[str, Action] = {
     SERVICE_GET_CONFIGURATION: Action(_get_configuration, SupportsResponse.ONLY, admin=False),
     SERVICE_CHANGE_CONFIGURATION: Action(
