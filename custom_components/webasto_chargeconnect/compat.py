@@ -7,10 +7,13 @@ exercised by the test suites (the floor and the newest Home Assistant).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+import inspect
 from typing import Any
 
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import Unauthorized, UnknownUser
+from homeassistant.helpers import device_registry as dr, service
 
 from .const import DOMAIN
 
@@ -22,7 +25,7 @@ try:
 except ImportError:
     import voluptuous as vol  # type: ignore[no-redef, unused-ignore]
 
-__all__ = ["charger_device", "device_config_entry_ids", "vol"]
+__all__ = ["charger_device", "device_config_entry_ids", "register_admin_service", "vol"]
 
 
 def charger_device(hass: HomeAssistant, entry_id: str, identity: str) -> dr.DeviceEntry | None:
@@ -52,3 +55,40 @@ def device_config_entry_ids(device: Any) -> list[str]:
         entry_id: str | None = getattr(device, "config_entry_id")  # noqa: B009 (not in 2025.4)
         return [] if entry_id is None else [entry_id]
     return list(device.config_entries)
+
+
+def register_admin_service(
+    hass: HomeAssistant,
+    domain: str,
+    name: str,
+    handler: Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]],
+    *,
+    schema: vol.Schema,
+    supports_response: SupportsResponse,
+) -> None:
+    """Register an action that only administrators (and automations, scripts: no user) may call.
+
+    A call whose context names a user who is not an administrator raises ``Unauthorized``
+    (``UnknownUser`` for a user that does not exist) before the handler runs.
+    ``homeassistant.helpers.service.async_register_admin_service`` does that, but only from
+    Home Assistant 2025.6 (home-assistant/core#144837) does it take ``supports_response`` and
+    hand the handler's response back; 2025.4 (the floor) registers without responses and drops
+    what the handler returns, so there the same check is done here. Goes with a floor of 2025.6.
+    """
+    register: Any = service.async_register_admin_service
+    if "supports_response" in inspect.signature(register).parameters:
+        register(hass, domain, name, handler, schema, supports_response)
+        return
+
+    async def admin_only(call: ServiceCall) -> ServiceResponse:
+        if user_id := call.context.user_id:
+            user = await hass.auth.async_get_user(user_id)
+            if user is None:
+                raise UnknownUser(context=call.context)
+            if not user.is_admin:
+                raise Unauthorized(context=call.context)
+        return await handler(call)
+
+    hass.services.async_register(
+        domain, name, admin_only, schema=schema, supports_response=supports_response
+    )

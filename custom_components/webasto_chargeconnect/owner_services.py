@@ -7,7 +7,6 @@ and by the library; every refusal is a translated ``ServiceValidationError``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 import os
 import re
@@ -31,7 +30,7 @@ from .chargeconnect.ledger import Ledger, SessionFilter
 from .chargeconnect.models import Tariff
 from .compat import device_config_entry_ids, vol
 from .const import DOMAIN, EXPORT_DIR
-from .helpers import to_ha_error
+from .helpers import Action, ActionHandler, async_register_action, to_ha_error
 from .hub import ChargeConnectHub
 from .owner import ChargerOwner
 
@@ -602,36 +601,44 @@ async def _notify(
         ) from err
 
 
-Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
-
-HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
-    "add_tag": (_add_tag, SupportsResponse.OPTIONAL),
-    "learn_tag": (_learn_tag, SupportsResponse.OPTIONAL),
-    "update_tag": (_update_tag, SupportsResponse.OPTIONAL),
-    "remove_tag": (_remove_tag, SupportsResponse.NONE),
-    "set_favourite_tag": (_set_favourite, SupportsResponse.NONE),
-    "list_tags": (_list_tags, SupportsResponse.ONLY),
-    "share_charger": (_share, SupportsResponse.OPTIONAL),
-    "revoke_share": (_revoke_share, SupportsResponse.NONE),
-    "list_shares": (_list_shares, SupportsResponse.ONLY),
-    "create_group": (_create_group, SupportsResponse.OPTIONAL),
-    "update_group": (_update_group, SupportsResponse.OPTIONAL),
-    "delete_group": (_delete_group, SupportsResponse.NONE),
-    "list_groups": (_list_groups, SupportsResponse.ONLY),
-    "add_group_member": (_add_member, SupportsResponse.OPTIONAL),
-    "remove_group_member": (_remove_member, SupportsResponse.NONE),
-    "set_tariff": (_set_tariff, SupportsResponse.OPTIONAL),
-    "set_charger_group": (_set_charger_group, SupportsResponse.NONE),
-    "add_booking": (_add_booking, SupportsResponse.OPTIONAL),
-    "cancel_booking": (_cancel_booking, SupportsResponse.NONE),
-    "start_charging": (_start_charging, SupportsResponse.NONE),
-    "update_session": (_update_session, SupportsResponse.OPTIONAL),
-    "get_sessions": (_get_sessions, SupportsResponse.ONLY),
-    "export_sessions": (_export_sessions, SupportsResponse.OPTIONAL),
+# Who may call which action: one ``admin`` flag per action. Administrators only (admin=True):
+# everything that decides who may charge (tags, learn mode, shares, groups and their members,
+# bookings), what they pay (tariffs, a charger's group) or what the archive says (a session's
+# driver's log). Every user (admin=False): the reads (list_*, get_sessions, export_sessions,
+# which writes a report of the archive into the exports folder) and starting a session, as the
+# charging switch does. Automations and scripts run without a user and may call all of them.
+HANDLERS: dict[str, Action] = {
+    "add_tag": Action(_add_tag, SupportsResponse.OPTIONAL, admin=True),
+    "learn_tag": Action(_learn_tag, SupportsResponse.OPTIONAL, admin=True),
+    "update_tag": Action(_update_tag, SupportsResponse.OPTIONAL, admin=True),
+    "remove_tag": Action(_remove_tag, SupportsResponse.NONE, admin=True),
+    # the favourite is the tag remote starts and the charging switch use
+    "set_favourite_tag": Action(_set_favourite, SupportsResponse.NONE, admin=True),
+    "list_tags": Action(_list_tags, SupportsResponse.ONLY, admin=False),
+    "share_charger": Action(_share, SupportsResponse.OPTIONAL, admin=True),
+    "revoke_share": Action(_revoke_share, SupportsResponse.NONE, admin=True),
+    "list_shares": Action(_list_shares, SupportsResponse.ONLY, admin=False),
+    "create_group": Action(_create_group, SupportsResponse.OPTIONAL, admin=True),
+    "update_group": Action(_update_group, SupportsResponse.OPTIONAL, admin=True),
+    "delete_group": Action(_delete_group, SupportsResponse.NONE, admin=True),
+    "list_groups": Action(_list_groups, SupportsResponse.ONLY, admin=False),
+    "add_group_member": Action(_add_member, SupportsResponse.OPTIONAL, admin=True),
+    "remove_group_member": Action(_remove_member, SupportsResponse.NONE, admin=True),
+    "set_tariff": Action(_set_tariff, SupportsResponse.OPTIONAL, admin=True),
+    # the group decides the tariff and who may charge here
+    "set_charger_group": Action(_set_charger_group, SupportsResponse.NONE, admin=True),
+    "add_booking": Action(_add_booking, SupportsResponse.OPTIONAL, admin=True),
+    "cancel_booking": Action(_cancel_booking, SupportsResponse.NONE, admin=True),
+    # starting (and stopping, with the charging switch) stays with the household
+    "start_charging": Action(_start_charging, SupportsResponse.NONE, admin=False),
+    # rewrites the archive that exports and reimbursements are made from
+    "update_session": Action(_update_session, SupportsResponse.OPTIONAL, admin=True),
+    "get_sessions": Action(_get_sessions, SupportsResponse.ONLY, admin=False),
+    "export_sessions": Action(_export_sessions, SupportsResponse.OPTIONAL, admin=False),
 }
 
 
-def _translated(handler: Handler) -> Handler:
+def _translated(handler: ActionHandler) -> ActionHandler:
     async def run(call: ServiceCall) -> ServiceResponse:
         try:
             return await handler(call)
@@ -643,12 +650,7 @@ def _translated(handler: Handler) -> Handler:
 
 @callback
 def async_setup_owner_services(hass: HomeAssistant) -> None:
-    """Register the owner's actions."""
-    for name, (handler, response) in HANDLERS.items():
-        hass.services.async_register(
-            DOMAIN,
-            name,
-            _translated(handler),
-            schema=SCHEMAS[name],
-            supports_response=response,
-        )
+    """Register the owner's actions, each as its row in HANDLERS says."""
+    for name, action in HANDLERS.items():
+        translated = action._replace(handler=_translated(action.handler))
+        async_register_action(hass, name, translated, SCHEMAS[name])

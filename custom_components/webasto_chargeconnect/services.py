@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 from .chargeconnect import ChargeConnectError, Charger
 from .compat import vol
 from .const import DOMAIN
-from .helpers import to_ha_error
+from .helpers import Action, async_register_action, to_ha_error
 from .owner_services import async_setup_owner_services
 
 ATTR_CONFIG_ENTRY = "config_entry"
@@ -35,6 +35,10 @@ SERVICE_CHANGE_CONFIGURATION = "change_configuration"
 SERVICE_UPDATE_FIRMWARE = "update_firmware"
 
 _ENTRY = vol.Required(ATTR_CONFIG_ENTRY)
+# Never in a response: the charger's OCPP password. OCPP 1.6 makes it write-only, but a firmware
+# that reports it anyway must not show it to every user (get_configuration is open to all).
+_SECRET_KEYS = frozenset({"AuthorizationKey"})
+REDACTED = "**REDACTED**"
 
 GET_CONFIGURATION_SCHEMA = vol.Schema(
     {_ENTRY: cv.string, vol.Optional(ATTR_KEYS, default=[]): vol.All(cv.ensure_list, [cv.string])}
@@ -81,7 +85,11 @@ async def _get_configuration(call: ServiceCall) -> ServiceResponse:
         result = await charger.get_configuration(call.data[ATTR_KEYS])
     except ChargeConnectError as err:
         raise to_ha_error(err) from err
-    return {"configuration": result["configuration"], "unknown_keys": result["unknown"]}
+    configuration = {
+        key: {**item, "value": REDACTED} if key in _SECRET_KEYS and item["value"] else item
+        for key, item in result["configuration"].items()
+    }
+    return {"configuration": configuration, "unknown_keys": result["unknown"]}
 
 
 async def _change_configuration(call: ServiceCall) -> ServiceResponse:
@@ -104,27 +112,27 @@ async def _update_firmware(call: ServiceCall) -> None:
         raise to_ha_error(err) from err
 
 
+SCHEMAS: dict[str, vol.Schema] = {
+    SERVICE_GET_CONFIGURATION: GET_CONFIGURATION_SCHEMA,
+    SERVICE_CHANGE_CONFIGURATION: CHANGE_CONFIGURATION_SCHEMA,
+    SERVICE_UPDATE_FIRMWARE: UPDATE_FIRMWARE_SCHEMA,
+}
+# Who may call which action (the same ``admin`` flag as owner_services.HANDLERS): reading the
+# charger's OCPP configuration is open to every user (without the OCPP password, see
+# _SECRET_KEYS); changing it and installing firmware change what the charger does:
+# administrators only.
+HANDLERS: dict[str, Action] = {
+    SERVICE_GET_CONFIGURATION: Action(_get_configuration, SupportsResponse.ONLY, admin=False),
+    SERVICE_CHANGE_CONFIGURATION: Action(
+        _change_configuration, SupportsResponse.OPTIONAL, admin=True
+    ),
+    SERVICE_UPDATE_FIRMWARE: Action(_update_firmware, SupportsResponse.NONE, admin=True),
+}
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions (once, from async_setup)."""
+    """Register the actions (once, from async_setup), each as its row in HANDLERS says."""
     async_setup_owner_services(hass)
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_GET_CONFIGURATION,
-        _get_configuration,
-        schema=GET_CONFIGURATION_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_CHANGE_CONFIGURATION,
-        _change_configuration,
-        schema=CHANGE_CONFIGURATION_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_UPDATE_FIRMWARE,
-        _update_firmware,
-        schema=UPDATE_FIRMWARE_SCHEMA,
-    )
+    for name, action in HANDLERS.items():
+        async_register_action(hass, name, action, SCHEMAS[name])
