@@ -651,6 +651,29 @@ class Ledger:
         steps.close()
 
 
+def highest_transaction_id(path: str | Path) -> int:
+    """The highest transaction id an archive file holds (0 without the file or a session).
+
+    Blocking, and usable before (or without) opening a :class:`Ledger`: the transaction
+    id counter starts above it. Reads through a read-only connection of its own.
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").fetchone():
+                return int(
+                    conn.execute("SELECT max(transaction_id) FROM sessions").fetchone()[0] or 0
+                )
+            return 0
+        finally:
+            conn.close()
+    except sqlite3.Error as err:
+        raise LedgerDatabaseError(str(path), str(err)) from err
+
+
 def read_samples(conn: sqlite3.Connection, transaction_id: int) -> list[Sample]:
     """A session's samples ordered by time."""
     rows = conn.execute(

@@ -316,6 +316,12 @@ class Charger:
         return next(iter(self.transactions.values()), None)
 
     @property
+    def highest_transaction_id(self) -> int:
+        """The highest transaction id this charger's state holds (0 if none)."""
+        last = self.last_transaction
+        return max((*self.transactions, last.transaction_id if last else 0), default=0)
+
+    @property
     def session(self) -> Transaction | None:
         """The running session, else the most recent one."""
         return self.active_transaction or self.last_transaction
