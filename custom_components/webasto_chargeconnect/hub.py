@@ -28,7 +28,7 @@ from .chargeconnect import (
     ServerStartError,
 )
 from .chargeconnect.access import AccessControl
-from .chargeconnect.ledger import Ledger
+from .chargeconnect.ledger import Ledger, highest_transaction_id
 from .const import CONF_IDENTITY, DOMAIN, LEDGER_FILE, LOGGER
 
 STORAGE_VERSION = 1
@@ -82,8 +82,11 @@ class ChargeConnectHub:
 
     def __init__(self, hass: HomeAssistant) -> None:
         self.hass = hass
+        # Loaded once, before the first id: never below an id the archive holds.
         self.allocator = PersistentIdAllocator(
-            Store(hass, STORAGE_VERSION, f"{DOMAIN}.transactions")
+            Store(hass, STORAGE_VERSION, f"{DOMAIN}.transactions"),
+            highest_used=self._async_highest_archived_id,
+            logger=LOGGER,
         )
         self._servers: dict[int, _ServerSlot] = {}
         self._chargers: dict[str, _ChargerSlot] = {}
@@ -119,6 +122,12 @@ class ChargeConnectHub:
             if not self._owner_users and self.ledger is not None:
                 ledger, self.ledger = self.ledger, None
                 await ledger.async_close()
+
+    async def _async_highest_archived_id(self) -> int:
+        """The highest transaction id in the session archive (read before it is opened)."""
+        return await self.hass.async_add_executor_job(
+            highest_transaction_id, self.hass.config.path(DOMAIN, LEDGER_FILE)
+        )
 
     def server(self, port: int) -> CentralSystem | None:
         """The running server on a port."""
@@ -201,7 +210,6 @@ class ChargeConnectHub:
         options: ChargerOptions | None = None,
     ) -> Charger:
         """Register a charger with the server on ``port`` (loading its saved state)."""
-        await self.allocator.async_load()
         slot = self._chargers.get(identity)
         if slot is not None and slot.port != port:
             await self._drop_charger(identity)
@@ -216,6 +224,10 @@ class ChargeConnectHub:
                 logger=LOGGER,
             )
             await charger.async_load()
+            # Its saved transactions are taken too (the counter may be older than them).
+            await self.allocator.async_note_used(
+                charger.highest_transaction_id, f"the saved state of {identity}"
+            )
             slot = _ChargerSlot(charger, port)
             self._chargers[identity] = slot
         slot.charger.password = password or None

@@ -181,6 +181,8 @@ class Transaction:
     stop_reason: str | None = None
     stop_id_tag: str | None = None
     reservation_id: int | None = None
+    # Our answer's idTagInfo (a repeated StartTransaction gets the same answer).
+    id_tag_info: dict[str, Any] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -209,6 +211,7 @@ class Transaction:
             "stop_reason": self.stop_reason,
             "stop_id_tag": self.stop_id_tag,
             "reservation_id": self.reservation_id,
+            "id_tag_info": self.id_tag_info,
         }
 
     @classmethod
@@ -228,6 +231,7 @@ class Transaction:
             stop_reason=data.get("stop_reason"),
             stop_id_tag=data.get("stop_id_tag"),
             reservation_id=data.get("reservation_id"),
+            id_tag_info=data.get("id_tag_info"),
         )
 
 

@@ -19,7 +19,7 @@ from .models import (
     Totals,
 )
 from .schema import SCHEMA_V1, SCHEMA_VERSION
-from .store import Ledger
+from .store import Ledger, highest_transaction_id
 
 __all__ = [
     "SCHEMA_V1",
@@ -39,4 +39,5 @@ __all__ = [
     "SessionRecord",
     "SessionStart",
     "Totals",
+    "highest_transaction_id",
 ]

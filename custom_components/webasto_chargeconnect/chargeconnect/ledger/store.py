@@ -200,7 +200,12 @@ class Ledger:
     # ------------------------------------------------------------------ sessions
 
     async def start_session(self, start: SessionStart) -> SessionRecord:
-        """Archive a new session; a re-sent start changes nothing (only fills blanks)."""
+        """Archive a new session; a re-sent start changes nothing (only fills blanks).
+
+        Returns the archived session. When another session (another charger or start
+        time) holds the transaction id already, that one is returned unchanged: the
+        caller sees from it that this start was not archived.
+        """
         return await self._run(self._start_session, start)
 
     def _start_session(self, start: SessionStart) -> SessionRecord:
@@ -219,7 +224,8 @@ class Ledger:
                     plug_in_time = coalesce(plug_in_time, excluded.plug_in_time),
                     odometer_km = coalesce(odometer_km, excluded.odometer_km),
                     vehicle_id = coalesce(vehicle_id, excluded.vehicle_id)
-                WHERE stop_time IS NULL
+                WHERE stop_time IS NULL AND charger = excluded.charger
+                    AND start_time = excluded.start_time
                 """,
                 (
                     start.transaction_id,
@@ -379,6 +385,36 @@ class Ledger:
                 ),
             )
             return self._get(transaction_id)
+
+    async def close_interrupted(
+        self, transaction_id: int, stop_reason: str
+    ) -> SessionRecord | None:
+        """Close a session that was lost (nobody will stop it) as interrupted.
+
+        Like ``stop_session`` with ``meter_stop_wh=None``: the energy up to the latest
+        register received, an estimate a later real stop replaces. It stops at the
+        latest sample (or at its start without one). Returns the session, or None for
+        an unknown transaction.
+        """
+        return await self._run(self._close_interrupted, transaction_id, stop_reason)
+
+    def _close_interrupted(self, transaction_id: int, stop_reason: str) -> SessionRecord | None:
+        row = (
+            self._db()
+            .execute(
+                """
+                SELECT max(s.start_time, coalesce(s.meter_last_time, s.start_time),
+                           coalesce((SELECT max(ts) FROM samples WHERE session_id = s.id),
+                                    s.start_time))
+                FROM sessions s WHERE s.transaction_id = ?
+                """,
+                (transaction_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return self._stop_session(transaction_id, from_ms(row[0]), None, stop_reason, None)
 
     async def set_plug_out(
         self, charger: str, time: datetime, connector_id: int | None = None
@@ -649,6 +685,29 @@ class Ledger:
     def _export_abort(self, steps: Generator[None, None, ExportResult]) -> None:
         self._exports.discard(steps)
         steps.close()
+
+
+def highest_transaction_id(path: str | Path) -> int:
+    """The highest transaction id an archive file holds (0 without the file or a session).
+
+    Blocking, and usable before (or without) opening a :class:`Ledger`: the transaction
+    id counter starts above it. Reads through a read-only connection of its own.
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").fetchone():
+                return int(
+                    conn.execute("SELECT max(transaction_id) FROM sessions").fetchone()[0] or 0
+                )
+            return 0
+        finally:
+            conn.close()
+    except sqlite3.Error as err:
+        raise LedgerDatabaseError(str(path), str(err)) from err
 
 
 def read_samples(conn: sqlite3.Connection, transaction_id: int) -> list[Sample]:

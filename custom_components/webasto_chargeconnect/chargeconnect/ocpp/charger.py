@@ -55,6 +55,9 @@ MIN_CHARGING_CURRENT_A = 6.0
 DELAYED_SAVE_SECONDS = 30.0
 # The Heartbeat interval we give chargers in the BootNotification answer (s).
 HEARTBEAT_INTERVAL = 300
+# How many closed transactions are remembered (a StopTransaction sent again after its
+# answer was lost is recognised, and the archive is reconciled from them at start-up).
+CLOSED_TRANSACTIONS_KEPT = 10
 _ENERGY_UNITS = {"wh": 1.0, "kwh": 1000.0}
 _POWER_UNITS = {"w": 1.0, "kw": 1000.0}
 _ACCEPTED = "Accepted"
@@ -151,6 +154,8 @@ class Charger:
         self._energy_timestamp: datetime | None = None
         self.transactions: dict[int, Transaction] = {}
         self.last_transaction: Transaction | None = None
+        # The latest closed transactions by id, oldest first (last_transaction is the last).
+        self.closed_transactions: dict[int, Transaction] = {}
         self.current_limit_a: float | None = None
         self.desired_current_limit_a: float | None = None
         self.firmware_status: str | None = None
@@ -187,6 +192,10 @@ class Charger:
             self.transactions[tx.transaction_id] = tx
         if last := data.get("last_transaction"):
             self.last_transaction = Transaction.from_dict(last)
+        for item in data.get("closed_transactions") or []:
+            self._remember_closed(Transaction.from_dict(item))
+        if self.last_transaction is not None:
+            self._remember_closed(self.last_transaction)
         self.desired_current_limit_a = data.get("desired_current_limit_a")
         self.current_limit_a = data.get("current_limit_a")
         self.firmware_status = data.get("firmware_status")
@@ -212,6 +221,7 @@ class Charger:
             ),
             "transactions": [tx.to_dict() for tx in self.transactions.values()],
             "last_transaction": self.last_transaction.to_dict() if self.last_transaction else None,
+            "closed_transactions": [tx.to_dict() for tx in self.closed_transactions.values()],
             "desired_current_limit_a": self.desired_current_limit_a,
             "current_limit_a": self.current_limit_a,
             "firmware_status": self.firmware_status,
@@ -314,6 +324,11 @@ class Charger:
             if tx.connector_id in (0, 1):
                 return tx
         return next(iter(self.transactions.values()), None)
+
+    @property
+    def highest_transaction_id(self) -> int:
+        """The highest transaction id this charger's state holds (0 if none)."""
+        return max((*self.transactions, *self.closed_transactions), default=0)
 
     @property
     def session(self) -> Transaction | None:
@@ -491,6 +506,23 @@ class Charger:
         connector_id = int(payload["connectorId"])
         start_time = self._timestamp(payload.get("timestamp"))
         meter_start = float(payload["meterStart"])
+        id_tag = str(payload["idTag"])
+        for old in self.transactions.values():
+            if (
+                old.connector_id == connector_id
+                and old.id_tag == id_tag
+                and old.meter_start_wh == meter_start
+                # (to the millisecond: the saved state keeps no more)
+                and format_ocpp_time(old.start_time) == format_ocpp_time(start_time)
+            ):
+                # The same start again: our answer was lost. Same id, no second session.
+                self._logger.info(
+                    "%s: StartTransaction repeated; answering transaction %s again",
+                    self.identity,
+                    old.transaction_id,
+                )
+                id_tag_info = old.id_tag_info or await self._authorize(id_tag, "StartTransaction")
+                return {"transactionId": old.transaction_id, "idTagInfo": id_tag_info}
         for old in [t for t in self.transactions.values() if t.connector_id == connector_id]:
             # The charger started again without stopping: close the lost one.
             self._logger.warning(
@@ -501,7 +533,6 @@ class Charger:
             self._close_transaction(
                 old, old.meter_last_wh or old.meter_start_wh, start_time, "Other"
             )
-        id_tag = str(payload["idTag"])
         id_tag_info = await self._authorize(id_tag, "StartTransaction")
         transaction_id = await self._allocator.allocate()
         tx = Transaction(
@@ -512,6 +543,7 @@ class Charger:
             start_time=start_time,
             meter_last_wh=meter_start,
             reservation_id=payload.get("reservationId"),
+            id_tag_info=id_tag_info,
         )
         self.transactions[transaction_id] = tx
         self._feed_energy(meter_start, start_time)
@@ -524,8 +556,25 @@ class Charger:
     async def on_stop_transaction(self, payload: dict[str, Any]) -> dict[str, Any]:
         """StopTransaction: close the session (also one from before a restart)."""
         transaction_id = int(payload["transactionId"])
+        answer: dict[str, Any] = {}
+        if payload.get("idTag"):
+            answer["idTagInfo"] = {"status": _ACCEPTED}
         if data := payload.get("transactionData"):
             self._apply_meter_values(data, transaction_id)
+        closed = self.closed_transactions.get(transaction_id)
+        if closed is not None and transaction_id not in self.transactions:
+            # Closed already: our answer was lost and the charger sends the stop again.
+            # Same answer, and the transaction stays as it was closed (its energy was
+            # counted then). The archive may have missed the first stop (a crash), so
+            # it is handed on again; the archive writes it once.
+            self._logger.info(
+                "%s: StopTransaction for transaction %s repeated; it was closed already",
+                self.identity,
+                transaction_id,
+            )
+            self._emit(TransactionStopped(closed))
+            self._notify()
+            return answer
         stop_time = self._timestamp(payload.get("timestamp"))
         meter_stop = float(payload["meterStop"])
         tx = self.transactions.get(transaction_id)
@@ -543,9 +592,6 @@ class Charger:
         self._feed_energy(meter_stop, stop_time)
         await self._save_now()
         self._notify()
-        answer: dict[str, Any] = {}
-        if payload.get("idTag"):
-            answer["idTagInfo"] = {"status": _ACCEPTED}
         return answer
 
     @on(Action.authorize)
@@ -598,7 +644,14 @@ class Charger:
         tx.stop_reason = reason
         self.transactions.pop(tx.transaction_id, None)
         self.last_transaction = tx
+        self._remember_closed(tx)
         self._emit(TransactionStopped(tx))
+
+    def _remember_closed(self, tx: Transaction) -> None:
+        self.closed_transactions.pop(tx.transaction_id, None)
+        self.closed_transactions[tx.transaction_id] = tx
+        while len(self.closed_transactions) > CLOSED_TRANSACTIONS_KEPT:
+            del self.closed_transactions[next(iter(self.closed_transactions))]
 
     def _feed_energy(self, register_wh: float, timestamp: datetime) -> None:
         """Give the lifetime tracker a register reading, unless it is older than the last."""
