@@ -26,6 +26,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.ledger import (
     Sample,
     SessionStart,
 )
+from custom_components.webasto_chargeconnect.chargeconnect.ocpp import validation
 from custom_components.webasto_chargeconnect.chargeconnect.timeutil import (
     ArrivalTime,
     format_ocpp_time,
@@ -42,7 +43,7 @@ NOW = "2026-03-01T12:00:00.000Z"  # replaced by the current time in each frame
 FAR_FUTURE = "9999-12-31T23:59:59-01:00"  # no UTC time: year 10000
 
 
-def _mv(*values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def _mv(*values: dict[str, Any]) -> dict[str, Any]:
     return {"connectorId": 1, "meterValue": [{"timestamp": NOW, "sampledValue": list(values)}]}
 
 
@@ -193,6 +194,21 @@ async def test_state_survives_hostile_frames_through_the_store(
     assert fresh.connector.timestamp is not None
     assert fresh.connector.timestamp.year == datetime.now(UTC).year
     assert _tracebacks(caplog) == []
+
+
+def test_check_values_directly() -> None:
+    """What the JSON parser without orjson lets through is refused as well."""
+    for bad in (math.inf, math.nan):
+        with pytest.raises(validation.SchemaError) as err:
+            validation.check_values({"connectorId": 1, "meterValue": [], "x": [bad]})
+        assert err.value.code == "TypeConstraintViolation"
+    # Signed meter data is not a number and is not checked as one.
+    validation.check_values(_mv({"value": "MIIBIjANBgkq", "format": "SignedData"}))
+    validation.check_values({"connectorId": validation.MAX_CONNECTOR_ID, "flag": True})
+    assert validation.call_error_code("OccurrenceConstraintViolation") == (
+        "OccurenceConstraintViolation"
+    )
+    assert validation.call_error_code("NotSupported") == "NotSupported"
 
 
 # ------------------------------------------------------------------- timestamps
