@@ -123,7 +123,6 @@ async def test_unusual_messages(
     sampled = [
         {"value": "1000", "measurand": "Power.Active.Import", "unit": "W", "phase": "L1"},
         {"value": "2000", "measurand": "Power.Active.Import", "unit": "W", "phase": "L2"},
-        {"value": "not-a-number", "measurand": "Voltage"},
         {"value": "11", "measurand": "Power.Offered", "unit": "kW"},
         {"value": "55", "measurand": "SoC", "unit": "Percent"},
         {"value": "104", "measurand": "Temperature", "unit": "Fahrenheit"},
@@ -131,6 +130,17 @@ async def test_unusual_messages(
         {"value": "231", "measurand": "Voltage", "phase": "L1-L2"},
         {"value": "16", "measurand": "Current.Import"},
     ]
+    # A value that is not a number refuses the frame (the charger is told), nothing of it
+    # is taken.
+    unreadable = [*sampled[:2], {"value": "not-a-number", "measurand": "Voltage"}, *sampled[2:]]
+    refused = await _raw(
+        online_sim,
+        "MeterValues",
+        {"connectorId": 1, "meterValue": [{"timestamp": iso_utc(now), "sampledValue": unreadable}]},
+        "x-5a",
+    )
+    assert refused[:3] == [4, "x-5a", "TypeConstraintViolation"]
+    assert charger.measurements.soc is None
     await _raw(
         online_sim,
         "MeterValues",

@@ -50,7 +50,8 @@ E = "webasto_next_ws123456"
             '[2, "bad-4", "MeterValues", {"connectorId": "one", "meterValue": []}]',
             "TypeConstraintViolation",
         ),
-        ('[2, "bad-5", "StartTransaction", {"connectorId": 1}]', "OccurrenceConstraintViolation"),
+        # OCPP-J 1.6 spells it with one "r" (the ocpp package's errata note).
+        ('[2, "bad-5", "StartTransaction", {"connectorId": 1}]', "OccurenceConstraintViolation"),
         (
             '[2, "bad-6", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", '
             '"status": "Sleeping"}]',

@@ -75,6 +75,8 @@ class MiniCentralSystem:
             return {}
         if action == "DiagnosticsStatusNotification":
             return {}
+        if action == "DataTransfer":
+            return {"status": "Accepted"}
         return None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -552,11 +554,15 @@ async def test_unanswered_pings_get_the_charger_dropped(
 
 
 def test_profiles_are_consistent() -> None:
-    assert set(PROFILES) == {"next", "unite", "generic", "live"}
+    assert set(PROFILES) == {"next", "unite", "unite-1p", "generic", "live"}
     for profile in PROFILES.values():
         assert profile.readonly_keys.isdisjoint(profile.write_only_keys)
         assert "MeterValueSampleInterval" in profile.configuration
     assert PROFILES["unite"].hardware == "EVC04"
+    # The phase count and what the Vestel configuration says agree.
+    for name, word in (("unite", "threePhase"), ("unite-1p", "singlePhase")):
+        assert PROFILES[name].configuration["CurrentLimiterPhase"] == word
+    assert (PROFILES["unite"].phases, PROFILES["unite-1p"].phases) == (3, 1)
 
 
 def test_cli_help() -> None:

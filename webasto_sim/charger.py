@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -108,14 +109,50 @@ class ConnectionClosedError(ConnectionError):
     """The websocket closed while reading."""
 
 
+def vestel_layout(text: str) -> str:
+    """Lay a frame out the way Vestel firmware (EVC04 v3.118) does.
+
+    CallResults and BootNotification carry their payload pretty-printed over several
+    lines (four-space indent, the closing brace indented too); other frames stay compact.
+    """
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(frame, list) or not frame:
+        return text
+    if frame[0] == 3 and len(frame) == 3:
+        head = json.dumps(frame[:2], separators=(",", ":"))[:-1]
+    elif frame[0] == 2 and len(frame) == 4 and frame[2] == "BootNotification":
+        head = json.dumps(frame[:3], separators=(",", ":"))[:-1]
+    else:
+        return text
+    payload = json.dumps(frame[-1], indent=4)
+    if payload.endswith("}") and "\n" in payload:
+        payload = payload[:-1] + "    }"
+    return f"{head},{payload}]"
+
+
 class WebSocketAdapter:
     """The `send`/`recv` pair ocpp's ChargePoint expects, on top of an aiohttp websocket."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, answer_pings: Callable[[], bool]):
+    def __init__(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        answer_pings: Callable[[], bool],
+        layout: Callable[[str], str] | None = None,
+        sent: Callable[[str], None] | None = None,
+    ):
         self.ws = ws
         self._answer_pings = answer_pings
+        self._layout = layout
+        self._sent = sent
 
     async def send(self, text: str) -> None:
+        if self._layout is not None:
+            text = self._layout(text)
+        if self._sent is not None:
+            self._sent(text)
         await self.ws.send_str(text)
 
     async def recv(self) -> str:
@@ -216,6 +253,10 @@ class SimulatedCharger:
 
         # Knobs for tests.
         self.received: list[ReceivedCall] = []
+        # The central system's answers to our DataTransfers, in order.
+        self.data_transfer_replies: list[dict[str, Any]] = []
+        # The latest frames sent, exactly as on the wire.
+        self.sent_frames: deque[str] = deque(maxlen=500)
         self.response_delay: float = 0.0
         self.reply_to: dict[str, str] = {}
         self.reject_charging_profiles = False
@@ -299,7 +340,12 @@ class SimulatedCharger:
         except BaseException:
             await http.close()
             raise
-        adapter = WebSocketAdapter(ws, lambda: self.answer_pings)
+        adapter = WebSocketAdapter(
+            ws,
+            lambda: self.answer_pings,
+            vestel_layout if self.profile.pretty_frames else None,
+            self.sent_frames.append,
+        )
         loop = asyncio.get_running_loop()
         link = _Link(http, adapter, ChargePointSession(self, adapter), loop.create_future())
         self._link = link
@@ -573,6 +619,24 @@ class SimulatedCharger:
             self.heartbeat_interval = int(reply["interval"])
         self.log.info("BootNotification: %s", self.boot_status)
         await self._check_server_time(reply)
+        if self.boot_status == "Accepted" and self.online:
+            for message in self.profile.boot_data_transfers:
+                try:
+                    await self.data_transfer(
+                        str(message["vendorId"]), message.get("messageId"), message.get("data")
+                    )
+                except OCPPError as err:
+                    self.log.warning("DataTransfer after boot refused: %r", err)
+        return reply
+
+    async def data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: str | None = None
+    ) -> dict[str, Any]:
+        """Send a DataTransfer; returns the central system's answer."""
+        reply = await self._call(
+            call.DataTransfer(vendor_id=vendor_id, message_id=message_id, data=data)
+        )
+        self.data_transfer_replies.append(reply)
         return reply
 
     async def heartbeat(self) -> dict[str, Any]:
@@ -931,7 +995,13 @@ class SimulatedCharger:
         elif current.lower() in ("true", "false"):
             if value.lower() not in ("true", "false"):
                 return "Rejected"
-            value = value.upper() if current.isupper() else value.lower()
+            # Written the way this key is (Vestel mixes TRUE with False).
+            if current.isupper():
+                value = value.upper()
+            elif current[0].isupper():
+                value = value.capitalize()
+            else:
+                value = value.lower()
         elif current.isdigit() and not value.isdigit():
             return "Rejected"
         self.configuration[key] = value

@@ -15,7 +15,7 @@ import aiohttp
 from ocpp.exceptions import OCPPError
 
 from .charger import SimulatedCharger
-from .profiles import PROFILES
+from .profiles import PROFILES, with_phases
 from .webui import BackendSettings, SimulatedWebUi, charger_url
 
 _ERRORS = (ConnectionError, TimeoutError, OCPPError, aiohttp.ClientError, OSError)
@@ -172,7 +172,9 @@ async def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         except NotImplementedError:  # Windows
             signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
-    profile = replace(PROFILES[args.profile], phases=args.phases, max_current_a=args.max_current)
+    profile = replace(
+        with_phases(PROFILES[args.profile], args.phases), max_current_a=args.max_current
+    )
     if args.count > 1:
         identities = [f"{args.identity}-{n}" for n in range(1, args.count + 1)]
     else:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,33 @@ class Profile:
     requires_fractional_time: bool = False  # drops the link if currentTime lacks fractions
     phases: int = 3
     max_current_a: float = 16.0
+    # Pretty-print CallResults and BootNotification over several lines, as Vestel
+    # firmware does (the other frames it sends are compact).
+    pretty_frames: bool = False
+    # DataTransfer payloads the charger sends by itself right after an accepted boot.
+    boot_data_transfers: tuple[Mapping[str, Any], ...] = ()
 
 
 _NEXT_FEATURES = (
     "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
 )
 # Reported for a Vestel EVC04 (the Unite's platform) in a configuration dump kept by a
-# third-party OCPP simulator (Electric-Miles/ocpp-virtual-charge-point, vendorConfig.ts).
+# third-party OCPP simulator (Electric-Miles/ocpp-virtual-charge-point, vendorConfig.ts),
+# and the same in the GetConfiguration of an EVC04 on firmware v3.118.0 posted in evcc
+# issue 15726 (the source of the values marked "EVC04 v3.118" below).
 _VESTEL_FEATURES = (
     "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
+)
+# EVC04 v3.118: right after its BootNotification is accepted, the charger tells which
+# meter it has (JSON text in ``data``), unprompted.
+VESTEL_METER_CONFIGURATION: Mapping[str, Any] = MappingProxyType(
+    {
+        "vendorId": "generalConfiguration",
+        "messageId": "setMeterConfiguration",
+        "data": (
+            '{"data":{"meters":[{"connectorId":1,"meterSerial":"","publicKey":"","type":"NONE"}]}}'
+        ),
+    }
 )
 _COMMON_READONLY = frozenset(
     {
@@ -108,7 +127,8 @@ UNITE = Profile(
             "LedDimmingLevel": "mid",
             "LightIntensity": "100",
             "CurrentLimiterValue": "32",
-            "CurrentLimiterPhase": "3",
+            # EVC04 v3.118: a word, "threePhase" or "singlePhase" (never a digit).
+            "CurrentLimiterPhase": "threePhase",
             "ChargingScheduleAllowedChargingRateUnit": "Current",
             "ChargeProfileMaxStackLevel": "3",
             "MaxChargingProfilesInstalled": "5",
@@ -117,7 +137,13 @@ UNITE = Profile(
             "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import",
             "AuthorizationKey": "",
             "DailyReboot": "FALSE",
-            "LockableCable": "TRUE",
+            # EVC04 v3.118 writes most booleans TRUE/FALSE, but these as True/False.
+            "LockableCable": "False",
+            "ContinueChargingAfterPowerLoss": "False",
+            "ContinueAfterOffPeakHour": "False",
+            "SendTotalPowerValue": "FALSE",
+            "BootNotificationAfterConnectionLoss": "TRUE",
+            "UnlockConnectorOnEVSideDisconnect": "TRUE",
             "AuthorizeRemoteTxRequests": "FALSE",
             "HeartbeatInterval": "300",
             "NumberOfConnectors": "1",
@@ -136,11 +162,16 @@ UNITE = Profile(
     readonly_keys=_COMMON_READONLY,
     write_only_keys=frozenset({"AuthorizationKey"}),
     allowed_values=MappingProxyType(
-        {"LedDimmingLevel": ("veryLow", "low", "mid", "high", "timeBased")}
+        {
+            "LedDimmingLevel": ("veryLow", "low", "mid", "high", "timeBased"),
+            "CurrentLimiterPhase": ("singlePhase", "threePhase"),
+        }
     ),
     lifetime_register=False,
     phases=3,
     max_current_a=32.0,
+    pretty_frames=True,
+    boot_data_transfers=(VESTEL_METER_CONFIGURATION,),
 )
 
 LIVE = Profile(
@@ -191,4 +222,16 @@ GENERIC = Profile(
     readonly_keys=_COMMON_READONLY,
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (NEXT, UNITE, GENERIC, LIVE)}
+
+def with_phases(profile: Profile, phases: int) -> Profile:
+    """The profile wired to ``phases`` phases (a Vestel also says so in its configuration)."""
+    configuration = dict(profile.configuration)
+    if "CurrentLimiterPhase" in configuration:
+        configuration["CurrentLimiterPhase"] = "singlePhase" if phases == 1 else "threePhase"
+    return replace(profile, phases=phases, configuration=MappingProxyType(configuration))
+
+
+# A Unite on a single-phase supply (the EVC04 then says CurrentLimiterPhase=singlePhase).
+UNITE_SINGLE_PHASE = replace(with_phases(UNITE, 1), name="unite-1p")
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (NEXT, UNITE, UNITE_SINGLE_PHASE, GENERIC, LIVE)}

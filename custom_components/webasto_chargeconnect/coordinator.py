@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
 from .chargeconnect import Charger
+from .chargeconnect.ocpp.events import ChargerEvent, MeterChanged
 from .compat import charger_device
 from .const import DOMAIN, LOGGER, UPDATE_THROTTLE
 from .hub import ChargeConnectHub
@@ -85,9 +87,11 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
     def async_start(self) -> CALLBACK_TYPE:
         """Listen to the charger; returns the function that stops listening."""
         remove = self.charger.add_listener(self._on_change)
+        remove_events = self.charger.add_event_listener(self._on_event)
 
         def stop() -> None:
             remove()
+            remove_events()
             if self._timer is not None:
                 self._timer()
                 self._timer = None
@@ -104,6 +108,27 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
             self._push()
         else:
             self._timer = async_call_later(self.hass, wait, self._timer_fired)
+
+    @callback
+    def _on_event(self, event: ChargerEvent) -> None:
+        """A meter that changed is a repair issue: the owner should know why."""
+        if not isinstance(event, MeterChanged):
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            meter_issue_id(self.config_entry.entry_id),
+            is_fixable=False,
+            is_persistent=True,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="meter_changed",
+            translation_placeholders={
+                "identity": self.charger.identity,
+                "previous": f"{event.previous_wh / 1000:.3f}",
+                "new": f"{event.new_wh / 1000:.3f}",
+                "time": dt_util.as_local(event.time).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
 
     @callback
     def _timer_fired(self, _now: object) -> None:
@@ -134,3 +159,8 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
             serial_number=info.serial or info.charge_box_serial,
             sw_version=info.firmware,
         )
+
+
+def meter_issue_id(entry_id: str) -> str:
+    """The repair issue raised when a charger's energy meter changed."""
+    return f"meter_changed_{entry_id}"

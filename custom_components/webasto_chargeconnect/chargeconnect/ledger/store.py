@@ -282,14 +282,36 @@ class Ledger:
                             future.set_exception(err)
                     continue
                 for (_tx, _items, future), count in zip(batch, counts, strict=True):
-                    if not future.done():
+                    if future.done():
+                        continue
+                    if isinstance(count, LedgerError):
+                        future.set_exception(count)
+                    else:
                         future.set_result(count)
         finally:
             self._sample_writer = None
 
-    def _add_sample_batch(self, batch: list[tuple[int, list[Sample]]]) -> list[int]:
+    def _add_sample_batch(self, batch: list[tuple[int, list[Sample]]]) -> list[int | LedgerError]:
+        """Write the samples of many sessions in one transaction, each in a savepoint.
+
+        One session's rows that cannot be written (a value SQLite cannot hold) fail
+        that session's caller only; the others' samples are written all the same.
+        """
+        results: list[int | LedgerError] = []
         with self._transaction() as conn:
-            return [self._add_samples_in(conn, tx, samples) for tx, samples in batch]
+            for tx, samples in batch:
+                conn.execute("SAVEPOINT session_samples")
+                try:
+                    count = self._add_samples_in(conn, tx, samples)
+                except (sqlite3.Error, OverflowError, ValueError) as err:
+                    conn.execute("ROLLBACK TO session_samples")
+                    conn.execute("RELEASE session_samples")
+                    _LOGGER.debug("samples of transaction %s not written: %s", tx, err)
+                    results.append(LedgerDatabaseError(str(self.path), str(err)))
+                    continue
+                conn.execute("RELEASE session_samples")
+                results.append(count)
+        return results
 
     def _add_samples_in(
         self, conn: sqlite3.Connection, transaction_id: int, samples: list[Sample]

@@ -8,13 +8,14 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
+import math
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from ocpp.routing import on as _ocpp_on
 from ocpp.v16.enums import Action
 
 from ..callbacks import Callbacks
-from ..energy import LifetimeEnergy
+from ..energy import MAX_AC_POWER_W, LifetimeEnergy
 from ..exceptions import (
     CallRejectedError,
     ChargerOfflineError,
@@ -32,10 +33,18 @@ from ..models import (
     Transaction,
 )
 from ..storage import StateStore
-from ..timeutil import format_ocpp_time, parse_ocpp_time, utcnow
+from ..timeutil import (
+    ArrivalTime,
+    format_ocpp_time,
+    is_plausible,
+    parse_ocpp_time,
+    plausible_time,
+    utcnow,
+)
 from . import quirks
 from .events import (
     ChargerEvent,
+    MeterChanged,
     MeterSample,
     PluggedOut,
     TransactionSamples,
@@ -58,6 +67,8 @@ HEARTBEAT_INTERVAL = 300
 # How many closed transactions are remembered (a StopTransaction sent again after its
 # answer was lost is recognised, and the archive is reconciled from them at start-up).
 CLOSED_TRANSACTIONS_KEPT = 10
+# The highest power reading we take into the bound on energy gains (a DC charger's).
+MAX_REPORTED_POWER_W = 1_000_000.0
 _ENERGY_UNITS = {"wh": 1.0, "kwh": 1000.0}
 _POWER_UNITS = {"w": 1.0, "kw": 1000.0}
 _ACCEPTED = "Accepted"
@@ -151,7 +162,15 @@ class Charger:
         self.connectors: dict[int, ConnectorState] = {}
         self.measurements = Measurements()
         self.energy = LifetimeEnergy()
+        # The last register reading counted: when it happened, when it arrived, and the
+        # charger's own timestamp of it (None: it had no plausible one). See _timestamp.
         self._energy_timestamp: datetime | None = None
+        self._energy_received: datetime | None = None
+        self._energy_claim: datetime | None = None
+        # The charger's own timestamps of the latest status per connector and of the
+        # latest live meter values: what a queued (older) message is compared with.
+        self._status_claims: dict[int, datetime] = {}
+        self._meter_claim: datetime | None = None
         self.transactions: dict[int, Transaction] = {}
         self.last_transaction: Transaction | None = None
         # The latest closed transactions by id, oldest first (last_transaction is the last).
@@ -185,8 +204,12 @@ class Charger:
             int(k): ConnectorState.from_dict(v) for k, v in data.get("connectors", {}).items()
         }
         self.energy = LifetimeEnergy.from_dict(data.get("energy"))
-        if ts := data.get("energy_timestamp"):
-            self._energy_timestamp = parse_ocpp_time(ts)
+        now = utcnow()
+        self._energy_claim = _load_time(data.get("energy_timestamp"))
+        if self._energy_claim is not None and not is_plausible(self._energy_claim, now):
+            self._energy_claim = None  # written before timestamps were checked (2099)
+        self._energy_timestamp = _load_time(data.get("energy_time")) or self._energy_claim
+        self._energy_received = _load_time(data.get("energy_received"))
         for item in data.get("transactions", []):
             tx = Transaction.from_dict(item)
             self.transactions[tx.transaction_id] = tx
@@ -199,12 +222,12 @@ class Charger:
         self.desired_current_limit_a = data.get("desired_current_limit_a")
         self.current_limit_a = data.get("current_limit_a")
         self.firmware_status = data.get("firmware_status")
-        if hb := data.get("last_heartbeat"):
-            self.last_heartbeat = parse_ocpp_time(hb)
-        if boot := data.get("last_boot"):
-            self.last_boot = parse_ocpp_time(boot)
+        self.last_heartbeat = _load_time(data.get("last_heartbeat"))
+        self.last_boot = _load_time(data.get("last_boot"))
         self.plug_in_times = {
-            int(k): parse_ocpp_time(v) for k, v in (data.get("plug_in_times") or {}).items()
+            int(k): t
+            for k, v in (data.get("plug_in_times") or {}).items()
+            if (t := _load_time(v)) is not None
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -216,9 +239,9 @@ class Charger:
             "configuration": dict(self.configuration),
             "connectors": {str(k): v.to_dict() for k, v in self.connectors.items()},
             "energy": self.energy.to_dict(),
-            "energy_timestamp": (
-                format_ocpp_time(self._energy_timestamp) if self._energy_timestamp else None
-            ),
+            "energy_timestamp": _dump_time(self._energy_claim),
+            "energy_time": _dump_time(self._energy_timestamp),
+            "energy_received": _dump_time(self._energy_received),
             "transactions": [tx.to_dict() for tx in self.transactions.values()],
             "last_transaction": self.last_transaction.to_dict() if self.last_transaction else None,
             "closed_transactions": [tx.to_dict() for tx in self.closed_transactions.values()],
@@ -441,6 +464,10 @@ class Charger:
         self.model = quirks.detect_model(self.identity, self.info, self.configuration)
         now = utcnow()
         self.last_boot = now
+        # A rebooted charger's clock may have been reset: its timestamps start afresh.
+        self._status_claims.clear()
+        self._meter_claim = None
+        self._energy_claim = None
         self._boot_event.set()
         self._save_later()
         self._notify()
@@ -467,10 +494,12 @@ class Charger:
         except ValueError:
             status = ConnectorStatus.UNKNOWN
         timestamp = self._timestamp(payload.get("timestamp"))
-        current = self.connectors.get(connector_id)
-        if current and current.timestamp and timestamp < current.timestamp:
+        if self._is_stale(timestamp, self._status_claims.get(connector_id)):
             # A queued, older report: it does not overrule what we know now.
             return {}
+        if not isinstance(timestamp, ArrivalTime):
+            self._status_claims[connector_id] = timestamp
+        current = self.connectors.get(connector_id)
         was_plugged = current is not None and current.status in PLUGGED_IN_STATUSES
         if status in PLUGGED_IN_STATUSES and not was_plugged:
             self.plug_in_times.setdefault(connector_id, timestamp)
@@ -623,12 +652,56 @@ class Charger:
 
     # ---------------------------------------------------------- meter handling
     def _timestamp(self, value: Any) -> datetime:
+        """When a message happened: the charger's timestamp where sane, else its arrival.
+
+        What a wrong clock means here (chargers boot with 1970 or 2000, drift, or send
+        local time as UTC):
+
+        - The charger's timestamp is kept when it is plausible
+          (:func:`~..timeutil.is_plausible`: not before 2015, not more than five
+          minutes after it arrived). Otherwise, and when it is missing or unreadable
+          (``9999-12-31T23:59:59-01:00`` has no UTC time), the message is dated when
+          it arrived, as an :class:`~..timeutil.ArrivalTime`.
+        - Live messages change the state in the order they arrive. Only a message
+          with a plausible timestamp older than the charger's own timestamp of what we
+          hold already (for the same connector, or for the meter) counts as queued
+          while offline: it is archived, but does not overrule the state or count
+          energy twice. An arrival time never makes anything look old.
+        - A BootNotification starts the charger's clock afresh (it may have reset).
+          The timestamps compared are kept in memory (the energy one also on disk):
+          after a Home Assistant restart, the first status is taken as live.
+
+        So a message dated 2099 is taken as arriving now and blocks nothing; one dated
+        a few minutes ahead can hold back messages for at most those minutes.
+        """
+        received = utcnow()
+        claimed: datetime | None = None
         if isinstance(value, str):
             try:
-                return parse_ocpp_time(value)
+                claimed = parse_ocpp_time(value)
             except ValueError:
-                self._logger.debug("%s: bad timestamp %r", self.identity, value)
-        return utcnow()
+                self._logger.debug("%s: unreadable timestamp %r", self.identity, value)
+        moment = plausible_time(claimed, received)
+        if claimed is not None and isinstance(moment, ArrivalTime):
+            self._logger.debug(
+                "%s: timestamp %r is implausible; using the arrival time", self.identity, value
+            )
+        return moment
+
+    @staticmethod
+    def _is_stale(timestamp: datetime, last_claim: datetime | None) -> bool:
+        """True for a message dated by the charger before what it already told us."""
+        return (
+            not isinstance(timestamp, ArrivalTime)
+            and last_claim is not None
+            and timestamp < last_claim
+        )
+
+    def _max_power_w(self) -> float:
+        """The most power this charger can draw (bounds how fast its register may rise)."""
+        installation = self.options.max_current_a * self.features.phases * quirks.VOLTS_PER_PHASE
+        reported = max(self.measurements.power_w or 0.0, self.measurements.power_offered_w or 0.0)
+        return max(MAX_AC_POWER_W, installation, min(reported, MAX_REPORTED_POWER_W))
 
     def _no_power(self) -> None:
         """Nothing flows now (chargers do not always send a last zero sample)."""
@@ -653,12 +726,42 @@ class Charger:
         while len(self.closed_transactions) > CLOSED_TRANSACTIONS_KEPT:
             del self.closed_transactions[next(iter(self.closed_transactions))]
 
-    def _feed_energy(self, register_wh: float, timestamp: datetime) -> None:
-        """Give the lifetime tracker a register reading, unless it is older than the last."""
-        if self._energy_timestamp is not None and timestamp < self._energy_timestamp:
-            return
+    def _feed_energy(self, register_wh: float, timestamp: datetime) -> bool:
+        """Give the lifetime tracker a register reading (unless it was queued, older).
+
+        The tracker bounds the gain by the time elapsed since the last reading: by the
+        charger's timestamps or by arrival, whichever is longer (a queued reading's
+        timestamps tell the time it took; arrival covers a clock that went back).
+        Returns False when the tracker holds the reading as doubtful (see
+        :mod:`..energy`), True otherwise.
+        """
+        if not math.isfinite(register_wh) or self._is_stale(timestamp, self._energy_claim):
+            return True
+        received = utcnow()
+        elapsed: float | None = None
+        if self._energy_timestamp is not None and self._energy_received is not None:
+            elapsed = max(
+                (timestamp - self._energy_timestamp).total_seconds(),
+                (received - self._energy_received).total_seconds(),
+                0.0,
+            )
         self._energy_timestamp = timestamp
-        self.energy.update(register_wh)
+        self._energy_received = received
+        if not isinstance(timestamp, ArrivalTime):
+            self._energy_claim = timestamp
+        changes = self.energy.meter_changes
+        self.energy.update(register_wh, elapsed, self._max_power_w())
+        change = self.energy.last_change
+        if self.energy.meter_changes != changes and change is not None:
+            self._logger.warning(
+                "%s: the energy register went from %.0f Wh to %.0f Wh: another meter? "
+                "The lifetime total counts on without the step",
+                self.identity,
+                change.previous_wh,
+                change.new_wh,
+            )
+            self._emit(MeterChanged(change.previous_wh, change.new_wh, timestamp))
+        return self.energy.pending_wh is None
 
     def _apply_meter_values(self, meter_values: Iterable[dict[str, Any]], tx_id: Any) -> None:
         ordered = sorted(
@@ -670,14 +773,15 @@ class Charger:
         samples: list[MeterSample] = []
         for timestamp, meter_value in ordered:
             sample_currents: dict[str, float] = {}
-            live = self.measurements.timestamp is None or timestamp >= self.measurements.timestamp
+            live = not self._is_stale(timestamp, self._meter_claim)
+            if live and not isinstance(timestamp, ArrivalTime):
+                self._meter_claim = timestamp
             phase_power: dict[str, float] = {}
             power: float | None = None
             register: float | None = None
             for sample in meter_value.get("sampledValue", []):
-                try:
-                    value = float(sample["value"])
-                except (TypeError, ValueError):
+                value = _sampled_number(sample)
+                if value is None:
                     self._logger.debug("%s: unreadable sample %s", self.identity, sample)
                     continue
                 measurand = sample.get("measurand", "Energy.Active.Import.Register")
@@ -723,8 +827,8 @@ class Charger:
             if register is not None:
                 if live:
                     self.measurements.energy_register_wh = register
-                self._feed_energy(register, timestamp)
-                if tx is not None and register >= tx.meter_start_wh:
+                trusted = self._feed_energy(register, timestamp)
+                if trusted and tx is not None and register >= tx.meter_start_wh:
                     tx.meter_last_wh = max(tx.meter_last_wh or register, register)
                 changed_energy = True
         if changed_energy:
@@ -1032,6 +1136,31 @@ class Charger:
             "setup_error": self.setup_error,
             "data_transfers": list(self.data_transfers),
         }
+
+
+def _load_time(value: Any) -> datetime | None:
+    """A saved timestamp, or None when missing or unreadable (a state from older code)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_ocpp_time(value)
+    except ValueError:
+        return None
+
+
+def _dump_time(value: datetime | None) -> str | None:
+    return None if value is None else format_ocpp_time(value)
+
+
+def _sampled_number(sample: Any) -> float | None:
+    """A sampled value as a finite number, or None (SignedData, unreadable, inf, NaN)."""
+    if not isinstance(sample, dict) or sample.get("format") == "SignedData":
+        return None
+    try:
+        value = float(sample["value"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _int_or_none(value: str | None) -> int | None:

@@ -53,4 +53,19 @@ class PluggedOut:
     time: datetime
 
 
-ChargerEvent = TransactionStarted | TransactionSamples | TransactionStopped | PluggedOut
+@dataclass(frozen=True)
+class MeterChanged:
+    """The energy register continued from another value: the meter was replaced or reset.
+
+    The lifetime total counts on from ``new_wh`` without adding the step (see
+    :mod:`..energy`); the owner may want to check the charger.
+    """
+
+    previous_wh: float
+    new_wh: float
+    time: datetime
+
+
+ChargerEvent = (
+    TransactionStarted | TransactionSamples | TransactionStopped | PluggedOut | MeterChanged
+)

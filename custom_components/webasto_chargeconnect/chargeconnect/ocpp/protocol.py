@@ -197,7 +197,7 @@ class OcppConnection:
                 return
             future.set_result(payload)
         else:
-            code = str(message[2])
+            code = validation.call_error_code(message[2])
             description = str(message[3]) if len(message) > 3 else ""
             future.set_exception(CallErrorResponse(action, code, description))
 

@@ -58,6 +58,32 @@ def _int(configuration: Mapping[str, str], key: str) -> int | None:
         return None
 
 
+# CurrentLimiterPhase as Vestel firmware writes it (EVC04 v3.118: "threePhase"), plus
+# the digits other firmware may send.
+_PHASE_WORDS = {
+    "singlephase": 1,
+    "single": 1,
+    "onephase": 1,
+    "1": 1,
+    "1p": 1,
+    "threephase": 3,
+    "three": 3,
+    "3": 3,
+    "3p": 3,
+}
+
+
+def parse_phases(value: str | None) -> int | None:
+    """Read a phase count (``CurrentLimiterPhase``): ``singlePhase``/``threePhase`` or 1/3.
+
+    None when the value says neither (the caller assumes three phases).
+    """
+    if value is None:
+        return None
+    text = value.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
+    return _PHASE_WORDS.get(text)
+
+
 def detect_features(model: ChargerModel, configuration: Mapping[str, str]) -> Features:
     """Decide what the charger can do from its model and configuration keys."""
     units = configuration.get("ChargingScheduleAllowedChargingRateUnit", "Current")
@@ -69,7 +95,7 @@ def detect_features(model: ChargerModel, configuration: Mapping[str, str]) -> Fe
     local_list = "localauthlistmanagement" in listed and (
         configuration.get("LocalAuthListEnabled", "true").strip().lower() != "false"
     )
-    phases = _int(configuration, "CurrentLimiterPhase") or 3
+    phases = parse_phases(configuration.get("CurrentLimiterPhase")) or 3
     return Features(
         free_charging="FreeModeActive" in configuration,
         led_dimming="LedDimmingLevel" in configuration,

@@ -3,10 +3,17 @@
 The schemas are the ones the ``ocpp`` package ships (``ocpp/v16/schemas``). Frames on
 the hot path (what chargers send us, what we answer) are checked with validators that
 ``fastjsonschema`` compiles from those schemas: the same rules as the package's own
-``Draft4Validator``, about ten times faster (see ``scripts/bench``). Commands we send
+``Draft4Validator``, about ten times faster (see ``scripts/bench``); they are compiled as
+draft 4 like the schemas say, so an integral float (``1.0``, ``1e20``) is no integer.
+Commands we send
 (rare) are checked with the ``ocpp`` package's own validator, which handles the
 ``multipleOf`` decimals of charging profiles exactly. A test compares both validators
 on valid and invalid frames.
+
+The schemas say nothing about ranges. :func:`check_values` adds what a number must be
+for us to keep it: every integer fits SQLite's signed 64 bits, every JSON number is
+finite, a ``connectorId`` is between 0 and :data:`MAX_CONNECTOR_ID`, and a sampled
+value (a decimal in a string) is a finite number below :data:`MAX_SAMPLED_VALUE`.
 
 Reading the schema files is blocking I/O: call :func:`warm_up` in an executor before
 the first frame (the server does this when it starts).
@@ -14,10 +21,12 @@ the first frame (the server does this when it starts).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import decimal
 import json
+import math
 from pathlib import Path
+import re
 import threading
 from typing import Any
 
@@ -65,6 +74,18 @@ CENTRAL_ACTIONS = (
 )
 # Their schemas use multipleOf 0.1, which needs decimals to be checked exactly.
 _DECIMAL_ACTIONS = frozenset({"SetChargingProfile", "RemoteStartTransaction"})
+
+# SQLite stores integers as signed 64-bit numbers.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+# The highest connector number we take: chargers have a handful (Webasto: one).
+MAX_CONNECTOR_ID = 32
+# The largest magnitude of a sampled value (1 TWh in Wh, 1 TW in W): no meter reads more.
+MAX_SAMPLED_VALUE = 1e12
+# What OCPP 1.6 calls a decimal: digits with an optional fraction and exponent.
+_DECIMAL_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
+# The 1.6 spelling of the code (the ocpp package's errata note); 2.0 spells it right.
+OCCURRENCE_CODE = "OccurenceConstraintViolation"
 
 _compiled: dict[str, Callable[[Any], Any]] = {}
 # The allowed values behind each enum we turned into a set lookup (for error messages).
@@ -121,7 +142,9 @@ def _prepare(node: Any, formats: dict[str, Callable[[str], bool]]) -> Any:
 
 def _compile(name: str) -> Callable[[Any], Any]:
     schema = json.loads((_SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8-sig"))
-    schema.pop("$schema", None)
+    # Draft 4, as the schemas declare: an integral float is not an integer there (the
+    # ocpp package's Draft4Validator agrees); later drafts would take 1.0 for 1.
+    schema["$schema"] = "http://json-schema.org/draft-04/schema#"
     schema.pop("id", None)
     formats: dict[str, Callable[[str], bool]] = {}
     schema = _prepare(schema, formats)
@@ -154,15 +177,15 @@ def warm_up() -> None:
 # fastjsonschema's rule name -> the OCPP 1.6 CallError code, mirroring the ocpp package.
 _RULE_TO_CODE = {
     "type": "TypeConstraintViolation",
-    "required": "OccurrenceConstraintViolation",
+    "required": OCCURRENCE_CODE,
     "additionalProperties": "FormationViolation",
     "maxLength": "TypeConstraintViolation",
     "enum": "PropertyConstraintViolation",
     "format": "PropertyConstraintViolation",
     "minimum": "PropertyConstraintViolation",
     "maximum": "PropertyConstraintViolation",
-    "minItems": "OccurrenceConstraintViolation",
-    "maxItems": "OccurrenceConstraintViolation",
+    "minItems": OCCURRENCE_CODE,
+    "maxItems": OCCURRENCE_CODE,
 }
 
 
@@ -182,9 +205,68 @@ def _check(name: str, payload: Any) -> None:
         raise SchemaError(code, message) from None
 
 
+def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every value of a JSON document with its path (``meterValue[0].timestamp``)."""
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}[{index}]")
+
+
+def _check_sampled_values(meter_values: Any, path: str) -> None:
+    if not isinstance(meter_values, list):
+        return
+    for i, meter_value in enumerate(meter_values):
+        samples = meter_value.get("sampledValue") if isinstance(meter_value, dict) else None
+        for j, sample in enumerate(samples if isinstance(samples, list) else []):
+            if not isinstance(sample, dict) or sample.get("format") == "SignedData":
+                continue
+            value = sample.get("value")
+            where = f"{path}[{i}].sampledValue[{j}].value"
+            if not isinstance(value, str) or not _DECIMAL_RE.match(value):
+                raise SchemaError(
+                    "TypeConstraintViolation", f"{where} must be a decimal number, not {value!r}"
+                )
+            number = float(value)
+            if not math.isfinite(number) or abs(number) > MAX_SAMPLED_VALUE:
+                raise SchemaError(
+                    "PropertyConstraintViolation",
+                    f"{where} {value.strip()[:40]} is out of range (at most {MAX_SAMPLED_VALUE:g})",
+                )
+
+
+def check_values(payload: Any) -> None:
+    """Refuse numbers we cannot keep (see the module docstring); raises SchemaError.
+
+    Run after the schema check: the types are known to be right by then.
+    """
+    for path, value in _walk(payload, ""):
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise SchemaError(
+                    "TypeConstraintViolation", f"{path} does not fit in a 64-bit integer"
+                )
+            if path == "connectorId" and not 0 <= value <= MAX_CONNECTOR_ID:
+                raise SchemaError(
+                    "PropertyConstraintViolation",
+                    f"connectorId must be between 0 and {MAX_CONNECTOR_ID}, not {value}",
+                )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise SchemaError("TypeConstraintViolation", f"{path} must be a finite number")
+    if isinstance(payload, dict):
+        _check_sampled_values(payload.get("meterValue"), "meterValue")
+        _check_sampled_values(payload.get("transactionData"), "transactionData")
+
+
 def validate_charger_call(action: str, payload: Any) -> None:
-    """Validate a Call a charger sent us."""
+    """Validate a Call a charger sent us: its schema, then the values (:func:`check_values`)."""
     _check(action, payload)
+    check_values(payload)
 
 
 def validate_our_result(action: str, payload: Any) -> None:
@@ -193,8 +275,19 @@ def validate_our_result(action: str, payload: Any) -> None:
 
 
 def validate_charger_result(action: str, payload: Any) -> None:
-    """Validate the CallResult a charger answered our Call with."""
+    """Validate the CallResult a charger answered our Call with (schema and values)."""
     _check(f"{action}Response", payload)
+    check_values(payload)
+
+
+def call_error_code(code: Any) -> str:
+    """A CallError code as received, with both spellings of the occurrence code as one.
+
+    OCPP-J 1.6 spells it ``OccurenceConstraintViolation``; chargers that follow the
+    errata (or 2.0) send ``OccurrenceConstraintViolation``. Both read as the 1.6 code.
+    """
+    text = str(code)
+    return OCCURRENCE_CODE if text == "OccurrenceConstraintViolation" else text
 
 
 def validate_our_call(action: str, payload: dict[str, Any]) -> None:
@@ -219,7 +312,11 @@ def known_v16_action(action: str) -> bool:
 
 
 __all__ = [
+    "MAX_CONNECTOR_ID",
+    "OCCURRENCE_CODE",
     "SchemaError",
+    "call_error_code",
+    "check_values",
     "known_v16_action",
     "validate_charger_call",
     "validate_charger_result",

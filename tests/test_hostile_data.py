@@ -1,0 +1,467 @@
+"""One frame must never poison a charger: numbers, timestamps and the state file.
+
+Hostile numbers and clocks over the real websocket, the charger's state through Home
+Assistant's real Store afterwards, and the ledger's batched sample writes on real SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.json import json_bytes
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.webasto_chargeconnect.chargeconnect import Charger
+from custom_components.webasto_chargeconnect.chargeconnect.ledger import (
+    Ledger,
+    LedgerDatabaseError,
+    Sample,
+    SessionStart,
+)
+from custom_components.webasto_chargeconnect.chargeconnect.ocpp import validation
+from custom_components.webasto_chargeconnect.chargeconnect.timeutil import (
+    ArrivalTime,
+    format_ocpp_time,
+    parse_ocpp_time,
+    plausible_time,
+)
+from custom_components.webasto_chargeconnect.hub import charger_store
+from webasto_sim import SimulatedCharger
+from webasto_sim.charger import iso_utc
+
+from .conftest import IDENTITY, wait_until
+
+NOW = "2026-03-01T12:00:00.000Z"  # replaced by the current time in each frame
+FAR_FUTURE = "9999-12-31T23:59:59-01:00"  # no UTC time: year 10000
+
+
+def _mv(*values: dict[str, Any]) -> dict[str, Any]:
+    return {"connectorId": 1, "meterValue": [{"timestamp": NOW, "sampledValue": list(values)}]}
+
+
+def _start(**changes: Any) -> dict[str, Any]:
+    return {"connectorId": 1, "idTag": "A", "meterStart": 0, "timestamp": NOW, **changes}
+
+
+def _status(connector: Any) -> dict[str, Any]:
+    return {"connectorId": connector, "errorCode": "NoError", "status": "Charging"}
+
+
+REGISTER = {"measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+BIG = 2**63  # one above SQLite's largest integer
+
+# (frame text, the CallError code). Raw text: JSON numbers exactly as a charger sends them.
+HOSTILE: list[Any] = [
+    pytest.param(_mv({"value": "1e309", **REGISTER}), "PropertyConstraintViolation", id="1e309"),
+    pytest.param(
+        _mv({"value": "-1e309", "measurand": "Power.Active.Import"}),
+        "PropertyConstraintViolation",
+        id="-1e309",
+    ),
+    pytest.param(_mv({"value": "1e13", **REGISTER}), "PropertyConstraintViolation", id="1e13"),
+    pytest.param(
+        _mv({"value": "NaN", "measurand": "Power.Active.Import"}),
+        "TypeConstraintViolation",
+        id="NaN-power",
+    ),
+    pytest.param(
+        _mv({"value": "nan", "measurand": "Voltage", "phase": "L1-N"}),
+        "TypeConstraintViolation",
+        id="nan-voltage",
+    ),
+    pytest.param(_mv({"value": "Infinity", **REGISTER}), "TypeConstraintViolation", id="Infinity"),
+    pytest.param(_mv({"value": "", **REGISTER}), "TypeConstraintViolation", id="empty"),
+    pytest.param(_mv({"value": "0x10", **REGISTER}), "TypeConstraintViolation", id="hex"),
+    pytest.param(
+        {
+            "transactionId": 1,
+            "meterStop": 10,
+            "timestamp": NOW,
+            "transactionData": [{"timestamp": NOW, "sampledValue": [{"value": "inf"}]}],
+        },
+        "TypeConstraintViolation",
+        id="stop-data-inf",
+    ),
+    # Integers: an integral float is not one, nor is anything beyond 64 bits.
+    pytest.param(_start(meterStart=1.0), "TypeConstraintViolation", id="meterStart-1.0"),
+    pytest.param(_start(meterStart=1e20), "TypeConstraintViolation", id="meterStart-1e20"),
+    pytest.param(_start(meterStart=BIG), "TypeConstraintViolation", id="meterStart-2^63"),
+    pytest.param(_start(reservationId=-BIG - 1), "TypeConstraintViolation", id="reservation"),
+    pytest.param(_status(1.0), "TypeConstraintViolation", id="connector-1.0"),
+    pytest.param(_status(BIG), "TypeConstraintViolation", id="connector-2^63"),
+    pytest.param(_status(2**64), "TypeConstraintViolation", id="connector-2^64"),
+    pytest.param(_status(10**30), "TypeConstraintViolation", id="connector-10^30"),
+    pytest.param(_status(-1), "PropertyConstraintViolation", id="connector-negative"),
+    pytest.param(_status(99), "PropertyConstraintViolation", id="connector-99"),
+    pytest.param(
+        {"transactionId": BIG, "meterStop": 10, "timestamp": NOW},
+        "TypeConstraintViolation",
+        id="stop-tx-2^63",
+    ),
+    pytest.param(
+        {**_mv({"value": "5", **REGISTER}), "transactionId": BIG},
+        "TypeConstraintViolation",
+        id="mv-tx-2^63",
+    ),
+]
+ACTIONS = {"meterValue": "MeterValues", "meterStop": "StopTransaction", "idTag": "StartTransaction"}
+
+
+def _action(payload: dict[str, Any]) -> str:
+    for key, action in ACTIONS.items():
+        if key in payload:
+            return action
+    return "StatusNotification"
+
+
+def _frame(uid: str, payload: dict[str, Any]) -> str:
+    text = json.dumps([2, uid, _action(payload), payload])
+    return text.replace(NOW, iso_utc())
+
+
+def _tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.exc_info is not None or r.levelno >= 40]
+
+
+async def _round_trip(hass: HomeAssistant, charger: Charger) -> Charger:
+    """Save the charger through Home Assistant's Store and load it into a new Charger."""
+    await charger_store(hass, charger.identity).async_save(charger.to_dict())
+    fresh = Charger(
+        charger.identity,
+        password=None,
+        store=charger_store(hass, charger.identity),
+        allocator=charger._allocator,
+    )
+    await fresh.async_load()
+    return fresh
+
+
+@pytest.mark.parametrize(("payload", "code"), HOSTILE)
+async def test_hostile_numbers_get_call_errors(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+    caplog: pytest.LogCaptureFixture,
+    payload: dict[str, Any],
+    code: str,
+) -> None:
+    """Non-finite, non-integral and out-of-range numbers are refused at the edge."""
+    charger = entry.runtime_data.charger
+    await online_sim.meter_values(power_w=7000)
+    before = charger.to_dict()
+    power = charger.measurements.power_w
+    await online_sim.send_raw(_frame("h-1", payload))
+    reply = await online_sim.next_raw_reply()
+    assert reply[:3] == [4, "h-1", code]
+    # Nothing of the frame was taken; the connection is up and answers.
+    assert charger.to_dict() == before
+    assert charger.measurements.power_w == power
+    assert math.isfinite(charger.energy.lifetime_wh)
+    assert charger.online
+    assert (await online_sim.heartbeat())["currentTime"]
+    assert _tracebacks(caplog) == []
+    json_bytes(charger.to_dict())  # Home Assistant can write it
+
+
+async def test_state_survives_hostile_frames_through_the_store(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After every hostile number and clock, the state saves and loads the same."""
+    charger = entry.runtime_data.charger
+    await online_sim.meter_values(power_w=7000)
+    for n, param in enumerate(HOSTILE):
+        await online_sim.send_raw(_frame(f"n-{n}", param.values[0]))
+        assert (await online_sim.next_raw_reply())[0] == 4
+    for n, stamp in enumerate((FAR_FUTURE, "0001-01-01T00:00:00Z", "2099-01-01T00:00:00Z")):
+        status = {**_status(1), "status": "Available", "timestamp": stamp}
+        await online_sim.send_raw(json.dumps([2, f"t-{n}", "StatusNotification", status]))
+        assert await online_sim.next_raw_reply() == [3, f"t-{n}", {}]
+    await online_sim.meter_values(power_w=7000, timestamp="0001-01-01T00:00:00Z")
+    fresh = await _round_trip(hass, charger)
+    assert fresh.to_dict() == charger.to_dict()
+    assert fresh.energy.lifetime_wh == pytest.approx(online_sim.register_wh)
+    assert fresh.connector.timestamp is not None
+    assert fresh.connector.timestamp.year == datetime.now(UTC).year
+    assert _tracebacks(caplog) == []
+
+
+def test_check_values_directly() -> None:
+    """What the JSON parser without orjson lets through is refused as well."""
+    for bad in (math.inf, math.nan):
+        with pytest.raises(validation.SchemaError) as err:
+            validation.check_values({"connectorId": 1, "meterValue": [], "x": [bad]})
+        assert err.value.code == "TypeConstraintViolation"
+    # Signed meter data is not a number and is not checked as one.
+    validation.check_values(_mv({"value": "MIIBIjANBgkq", "format": "SignedData"}))
+    validation.check_values({"connectorId": validation.MAX_CONNECTOR_ID, "flag": True})
+    assert validation.call_error_code("OccurrenceConstraintViolation") == (
+        "OccurenceConstraintViolation"
+    )
+    assert validation.call_error_code("NotSupported") == "NotSupported"
+
+
+# ------------------------------------------------------------------- timestamps
+
+
+def test_year_one_is_written_with_four_digits() -> None:
+    """A year below 1000 is zero-padded, so the state file reads back."""
+    moment = datetime(1, 1, 1, tzinfo=UTC)
+    assert format_ocpp_time(moment) == "0001-01-01T00:00:00.000Z"
+    assert parse_ocpp_time(format_ocpp_time(moment)) == moment
+    # What earlier versions wrote still loads.
+    assert parse_ocpp_time("1-01-01T00:00:00.000Z") == moment
+
+
+def test_time_without_utc_equivalent_is_a_value_error() -> None:
+    """9999-12-31T23:59:59-01:00 is in the year 10000 in UTC: ValueError, no overflow."""
+    with pytest.raises(ValueError, match="outside"):
+        parse_ocpp_time(FAR_FUTURE)
+
+
+def test_plausible_time() -> None:
+    """The charger's time when it can be true; its arrival otherwise."""
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    queued = now - timedelta(days=3)
+    assert plausible_time(queued, now) == queued
+    assert not isinstance(plausible_time(queued, now), ArrivalTime)
+    for wrong in (datetime(1970, 1, 1, tzinfo=UTC), now + timedelta(hours=2), None):
+        moment = plausible_time(wrong, now)
+        assert moment == now
+        assert isinstance(moment, ArrivalTime)
+    ahead = now + timedelta(minutes=2)  # a clock a little fast is believed
+    assert plausible_time(ahead, now) == ahead
+
+
+@pytest.mark.parametrize(
+    "action", ["StatusNotification", "MeterValues", "StartTransaction", "StopTransaction"]
+)
+async def test_timestamp_beyond_utc_is_answered(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+    caplog: pytest.LogCaptureFixture,
+    action: str,
+) -> None:
+    """A time with no UTC equivalent is taken as the arrival, not an InternalError."""
+    charger = entry.runtime_data.charger
+    tx_id = None
+    if action == "StopTransaction":
+        await online_sim.plug_in()
+        tx_id = await online_sim.start_transaction("TAG")
+    payload: dict[str, Any] = {
+        "StatusNotification": {**_status(1), "timestamp": FAR_FUTURE},
+        "MeterValues": {
+            "connectorId": 1,
+            "meterValue": [{"timestamp": FAR_FUTURE, "sampledValue": [{"value": "5"}]}],
+        },
+        "StartTransaction": {**_start(), "timestamp": FAR_FUTURE},
+        "StopTransaction": {"transactionId": tx_id, "meterStop": 10, "timestamp": FAR_FUTURE},
+    }[action]
+    before = datetime.now(UTC)
+    await online_sim.send_raw(json.dumps([2, "f-1", action, payload]))
+    reply = await online_sim.next_raw_reply()
+    assert reply[:2] == [3, "f-1"]
+    if action == "StopTransaction":
+        # The session closed, dated when the Stop arrived.
+        assert charger.active_transaction is None
+        assert charger.last_transaction.transaction_id == tx_id
+        assert charger.last_transaction.stop_time >= before
+    assert _tracebacks(caplog) == []
+
+
+async def test_status_dated_2099_does_not_stick(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """A status from the future is taken as arriving now; the next live one wins."""
+    charger = entry.runtime_data.charger
+    await online_sim.status("Faulted", timestamp="2099-01-01T00:00:00.000Z")
+    assert charger.status.value == "Faulted"
+    await online_sim.status("Available")
+    assert charger.status.value == "Available"
+
+
+async def test_meter_values_dated_2099_do_not_freeze_energy(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """One MeterValues from the future does not stop later readings from counting."""
+    charger = entry.runtime_data.charger
+    start = online_sim.register_wh
+    await online_sim.meter_values(
+        power_w=7000, energy_wh=start + 100, timestamp="2099-01-01T00:00:00.000Z"
+    )
+    await online_sim.meter_values(power_w=7000, energy_wh=start + 200)
+    assert charger.energy.lifetime_wh == pytest.approx(start + 200)
+    assert charger.measurements.energy_register_wh == pytest.approx(start + 200)
+    await online_sim.meter_values(power_w=3000, energy_wh=start + 300)
+    assert charger.energy.lifetime_wh == pytest.approx(start + 300)
+    assert charger.measurements.power_w == 3000
+
+
+async def test_a_clock_at_1970_is_live(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """A charger whose clock is not set yet (1970) is believed in arrival order."""
+    charger = entry.runtime_data.charger
+    await online_sim.status("Preparing", timestamp="1970-01-01T00:00:05.000Z")
+    assert charger.connector.status.value == "Preparing"
+    assert charger.connector.timestamp.year == datetime.now(UTC).year
+    start = online_sim.register_wh
+    await online_sim.meter_values(
+        power_w=7000, energy_wh=start + 50, timestamp="1970-01-01T00:00:06.000Z"
+    )
+    assert charger.measurements.power_w == 7000
+    assert charger.energy.lifetime_wh == pytest.approx(start + 50)
+
+
+async def test_queued_messages_are_ordered_by_their_timestamps(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """A queued, older status or reading does not overrule the live state."""
+    charger = entry.runtime_data.charger
+    now = datetime.now(UTC)
+    start = online_sim.register_wh
+    await online_sim.meter_values(power_w=7000, energy_wh=start + 500, timestamp=now)
+    await online_sim.status("Charging", timestamp=now)
+    # Sent late, from while the charger was offline: archived, not live.
+    await online_sim.status("Available", timestamp=now - timedelta(minutes=10))
+    await online_sim.meter_values(
+        power_w=1000, energy_wh=start + 100, timestamp=now - timedelta(minutes=9)
+    )
+    assert charger.connector.status.value == "Charging"
+    assert charger.measurements.power_w == 7000
+    assert charger.energy.lifetime_wh == pytest.approx(start + 500)
+    await online_sim.meter_values(power_w=7000, energy_wh=start + 510)
+    assert charger.energy.lifetime_wh == pytest.approx(start + 510)
+    assert charger.energy.glitches == 0
+
+
+async def test_reboot_starts_the_clock_afresh(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """After a BootNotification, a clock that went back (still plausible) is believed."""
+    charger = entry.runtime_data.charger
+    await online_sim.status("Charging")
+    await online_sim.boot()
+    await online_sim.status("Available", timestamp=datetime.now(UTC) - timedelta(days=2))
+    assert charger.connector.status.value == "Available"
+
+
+async def test_poisoned_state_file_loads(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A state written before the fixes (inf as null, year 1, 2099) loads and recovers."""
+    store = charger_store(hass, "POISONED")
+    await store.async_save(
+        {
+            "version": 1,
+            "energy": {"offset_wh": None, "last_register_wh": None, "lifetime_wh": None},
+            "energy_timestamp": "2099-01-01T00:00:00.000Z",
+            "connectors": {
+                "1": {"status": "Available", "timestamp": "1-01-01T00:00:00.000Z"},
+            },
+            "plug_in_times": {"1": "1-01-01T00:00:00.000Z", "2": "garbage"},
+            "last_heartbeat": "garbage",
+        }
+    )
+
+    class Allocator:
+        async def allocate(self) -> int:
+            return 1
+
+    charger = Charger("POISONED", password=None, store=store, allocator=Allocator())
+    await charger.async_load()
+    assert charger.energy.lifetime_wh == 0
+    assert charger.connectors[1].timestamp == datetime(1, 1, 1, tzinfo=UTC)
+    assert list(charger.plug_in_times) == [1]
+    assert charger.last_heartbeat is None
+    # The stored 2099 no longer holds readings back.
+    assert charger._feed_energy(1000.0, datetime.now(UTC))
+    assert charger.energy.lifetime_wh == 1000
+    json_bytes(charger.to_dict())
+
+
+async def test_state_with_hostile_frames_loads_again_after_restart(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+) -> None:
+    """The charger's own save path (what a restart reads) works after hostile frames."""
+    charger = entry.runtime_data.charger
+    await online_sim.send_raw(_frame("s-1", _mv({"value": "1e309", **REGISTER})))
+    assert (await online_sim.next_raw_reply())[2] == "PropertyConstraintViolation"
+    await online_sim.status("Available", timestamp="0001-01-01T00:00:00.000Z")
+    await charger.async_shutdown()
+    fresh = Charger(
+        IDENTITY, password=None, store=charger_store(hass, IDENTITY), allocator=charger._allocator
+    )
+    await fresh.async_load()
+    assert fresh.connector.status.value == "Available"
+    assert fresh.energy.lifetime_wh == pytest.approx(charger.energy.lifetime_wh)
+
+
+# ------------------------------------------------------------------- the ledger
+
+
+async def test_one_chargers_bad_samples_do_not_lose_anothers(tmp_path: Path) -> None:
+    """Samples of two chargers in one batch: the bad one fails alone, 150 others are kept."""
+    ledger = Ledger(tmp_path / "sessions.db")
+    await ledger.async_open()
+    try:
+        t0 = datetime(2026, 3, 1, 8, tzinfo=UTC)
+        for tx, charger in ((1, "NEXT-1"), (2, "NEXT-2")):
+            await ledger.start_session(
+                SessionStart(
+                    transaction_id=tx,
+                    charger=charger,
+                    connector_id=1,
+                    id_tag="A",
+                    start_time=t0,
+                    meter_start_wh=0.0,
+                    tariff=None,
+                )
+            )
+        good = [
+            Sample(timestamp=t0 + timedelta(seconds=10 * i), power_w=7000.0, register_wh=i * 20.0)
+            for i in range(150)
+        ]
+        # A value SQLite cannot hold (what an unchecked 2^64 transaction id was).
+        bad = [Sample(timestamp=t0, power_w=2**64, register_wh=1.0)]  # type: ignore[arg-type]
+        results = await asyncio.gather(
+            ledger.add_samples(1, bad), ledger.add_samples(2, good), return_exceptions=True
+        )
+        assert results[1] == 150
+        assert isinstance(results[0], LedgerDatabaseError)
+        record = await ledger.get_session(2)
+        assert record is not None and record.meter_last_wh == pytest.approx(149 * 20.0)
+        assert len(await ledger.samples(2)) == 150
+        assert await ledger.samples(1) == []
+        # The writer goes on: the first charger's next samples are stored.
+        assert await ledger.add_samples(1, good[:3]) == 3
+    finally:
+        await ledger.async_close()
+
+
+async def test_charger_logs_no_traceback_for_a_wrong_clock(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Wrong clocks are debug information, not warnings."""
+    caplog.set_level(logging.DEBUG)
+    for stamp in (FAR_FUTURE, "0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "garbage"):
+        await online_sim.status("Available", timestamp=stamp)
+    charger = entry.runtime_data.charger
+    await wait_until(hass, lambda: charger.status.value == "Available")
+    ours = [r for r in caplog.records if r.name.startswith("custom_components")]
+    assert [r.getMessage() for r in ours if r.levelno >= logging.WARNING] == []
+    assert any("implausible" in r.getMessage() for r in ours)
