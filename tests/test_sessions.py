@@ -364,7 +364,9 @@ async def test_repeated_stop_is_answered_the_same_and_counted_once(
 ) -> None:
     """A StopTransaction sent again (its answer was lost): same answer, one session, one energy."""
     charger = entry.runtime_data.charger
-    now = datetime.now(UTC)
+    # A session that ended a moment ago (timestamps ahead of the clock are dated by arrival,
+    # and a retry then arrives later than the first try).
+    now = datetime.now(UTC) - timedelta(minutes=15)
     await online_sim.plug_in()
     tx_id = await online_sim.start_transaction("CARD-1", meter_start=1000, timestamp=now)
     await online_sim.meter_values(power_w=7000, timestamp=now + timedelta(minutes=5))
