@@ -48,3 +48,19 @@ def test_brand_icons() -> None:
             assert image.format == "PNG"
             assert image.size == (size, size)
             assert image.mode in ("RGBA", "LA", "P")
+
+
+def test_quality_scale_is_structured() -> None:
+    """Each rule is a status, or {status, comment}; every exemption says why (hassfest's form)."""
+    import yaml
+
+    rules = yaml.safe_load((COMPONENT / "quality_scale.yaml").read_text())["rules"]
+    # The rules of the scale's Bronze tier as of 2026-07 are all answered, the new ones included.
+    assert {"docs-triggers", "docs-conditions", "action-setup", "runtime-data"} <= set(rules)
+    for rule, value in rules.items():
+        if isinstance(value, str):
+            assert value in {"done", "todo"}, f"{rule}: an exemption needs a comment"
+            continue
+        assert set(value) == {"status", "comment"}, rule
+        assert value["status"] in {"done", "todo", "exempt"}, rule
+        assert value["comment"].strip(), rule
