@@ -29,7 +29,7 @@ import unicodedata
 from ..timeutil import utcnow
 from .errors import ExportError, ExportFormatError
 from .models import ExportResult, Sample, SessionFilter, SessionRecord, Totals, from_ms
-from .schema import RECORD_COLUMNS, filter_sql, record_from_row
+from .schema import RECORD_COLUMNS, filter_sql, read_samples, record_from_row, totals_of
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -945,8 +945,6 @@ def _pdf_row(pdf: Any, baseline: float, cells: Sequence[str]) -> None:
 def _write_pdf(
     conn: sqlite3.Connection, tmp: Path, flt: SessionFilter, loc: _Locale, title: str
 ) -> Steps:
-    from .store import read_samples, totals_of
-
     pdf: Any = _make_pdf(loc, title)
     pdf.add_page()
     pdf.set_font(_FONT, "B", 16)

@@ -27,6 +27,7 @@ from .errors import (
     LedgerOpenError,
     LedgerSchemaError,
 )
+from .export import export_steps
 from .models import (
     UNSET,
     ExportResult,
@@ -44,8 +45,10 @@ from .schema import (
     RECORD_COLUMNS,
     SCHEMA_VERSION,
     filter_sql,
+    read_samples,
     record_from_row,
     register_functions,
+    totals_of,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -674,8 +677,6 @@ class Ledger:
         tz: tzinfo | None = None,
     ) -> ExportResult:
         """Write the stopped sessions matching ``flt`` to ``path`` (see :mod:`.export`)."""
-        from .export import export_steps
-
         steps = export_steps(self.path, fmt, Path(path), flt, locale=locale, title=title, tz=tz)
         finished = False
         try:
@@ -730,34 +731,3 @@ def highest_transaction_id(path: str | Path) -> int:
             conn.close()
     except sqlite3.Error as err:
         raise LedgerDatabaseError(str(path), str(err)) from err
-
-
-def read_samples(conn: sqlite3.Connection, transaction_id: int) -> list[Sample]:
-    """A session's samples ordered by time."""
-    rows = conn.execute(
-        """
-        SELECT ts, power_w, current_l1, current_l2, current_l3, register_wh FROM samples
-        WHERE session_id = (SELECT id FROM sessions WHERE transaction_id = ?)
-        ORDER BY ts
-        """,
-        (transaction_id,),
-    )
-    return [Sample(from_ms(ts), power, l1, l2, l3, reg) for ts, power, l1, l2, l3, reg in rows]
-
-
-def totals_of(conn: sqlite3.Connection, flt: SessionFilter) -> Totals:
-    """Totals of the stopped sessions matching ``flt``."""
-    where, params = filter_sql(flt, stopped_only=True)
-    sessions = 0
-    energy = 0.0
-    costs: dict[str, float] = {}
-    for currency, count, energy_sum, cost_sum in conn.execute(
-        f"SELECT currency, count(*), total(energy_kwh), total(cost) FROM sessions {where} "
-        "GROUP BY currency ORDER BY currency",
-        params,
-    ):
-        sessions += count
-        energy += energy_sum
-        if currency is not None:
-            costs[currency] = round(cost_sum, 4)
-    return Totals(sessions=sessions, energy_kwh=round(energy, 6), cost_by_currency=costs)
