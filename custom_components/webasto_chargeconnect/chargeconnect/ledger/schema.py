@@ -1,4 +1,4 @@
-"""The ledger's SQLite schema, its migrations and the SQL shared by the store and the exports.
+"""The ledger's SQLite schema, its migrations and the reads shared by the store and the exports.
 
 Times are stored as integer milliseconds since the epoch (UTC) from schema version 2 on;
 version 1 stored ISO 8601 text. ``PRAGMA user_version`` holds the schema version and
@@ -150,6 +150,8 @@ RECORD_COLUMNS: Final = (
     "odometer_km, vehicle_id"
 )
 
+SELECT_RECORDS: Final = f"SELECT {RECORD_COLUMNS} FROM sessions"
+
 
 def _time(value: int | None) -> Any:
     return None if value is None else from_ms(value)
@@ -212,6 +214,12 @@ def record_from_row(row: Sequence[Any]) -> SessionRecord:
         odometer_km=odometer_km,
         vehicle_id=vehicle_id,
     )
+
+
+def get_record(conn: sqlite3.Connection, transaction_id: int) -> SessionRecord | None:
+    """One session, or None."""
+    row = conn.execute(f"{SELECT_RECORDS} WHERE transaction_id = ?", (transaction_id,)).fetchone()
+    return None if row is None else record_from_row(row)
 
 
 def _in(column: str, values: Sequence[Any], clauses: list[str], params: list[Any]) -> None:

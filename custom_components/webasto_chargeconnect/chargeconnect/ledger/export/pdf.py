@@ -23,7 +23,7 @@ from fpdf.util import escape_parens
 
 from ...timeutil import utcnow
 from ..models import SessionFilter, SessionRecord, Totals, from_ms
-from ..schema import RECORD_COLUMNS, filter_sql, read_samples, record_from_row, totals_of
+from ..schema import filter_sql, get_record, read_samples, totals_of
 from .columns import (
     COLUMNS,
     DURATION,
@@ -264,11 +264,8 @@ def write_pdf(
 
     single = flt.single_session
     if single is not None:
-        row = conn.execute(
-            f"SELECT {RECORD_COLUMNS} FROM sessions WHERE transaction_id = ?", (single,)
-        ).fetchone()
-        if row is not None:
-            record = record_from_row(row)
+        record = get_record(conn, single)
+        if record is not None:
             draw_details(pdf, record, loc)
             draw_curve(pdf, record, read_samples(conn, single), loc)
 
