@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from enum import Enum, auto
 import sqlite3
 import time
 from typing import Any, Final
@@ -27,14 +28,24 @@ STEP_BUDGET: Final = 0.008
 
 type Steps = Generator[None, None, Totals]
 
-# Kinds of column: how each writer renders the value.
-INT, STR, TIME, DURATION, KWH, MONEY, PRICE, KM = range(8)
+
+class Kind(Enum):
+    """Kinds of column: how each writer renders the value."""
+
+    INT = auto()
+    STR = auto()
+    TIME = auto()
+    DURATION = auto()
+    KWH = auto()
+    MONEY = auto()
+    PRICE = auto()
+    KM = auto()
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
     key: str
-    kind: int
+    kind: Kind
     get: Callable[[SessionRecord], Any]
     width: float  # XLSX width in characters
 
@@ -45,25 +56,25 @@ def kwh(value: float | None) -> float | None:
 
 
 COLUMNS: Final[tuple[Column, ...]] = (
-    Column("session", INT, lambda r: r.transaction_id, 10),
-    Column("charger", STR, lambda r: r.charger, 20),
-    Column("tag", STR, lambda r: r.id_tag, 16),
-    Column("tag_alias", STR, lambda r: r.tag_alias, 16),
-    Column("plug_in", TIME, lambda r: r.plug_in_time, 19),
-    Column("plug_out", TIME, lambda r: r.plug_out_time, 19),
-    Column("start", TIME, lambda r: r.start_time, 19),
-    Column("stop", TIME, lambda r: r.stop_time, 19),
-    Column("duration", DURATION, lambda r: r.duration, 12),
-    Column("energy", KWH, lambda r: r.energy_kwh, 12),
-    Column("meter_start", KWH, lambda r: kwh(r.meter_start_wh), 14),
-    Column("meter_stop", KWH, lambda r: kwh(r.meter_stop_wh), 14),
-    Column("price_per_kwh", PRICE, lambda r: r.price_per_kwh, 12),
-    Column("fixed_fee", MONEY, lambda r: r.fixed_fee, 10),
-    Column("cost", MONEY, lambda r: r.cost, 10),
-    Column("currency", STR, lambda r: r.currency, 9),
-    Column("stop_reason", STR, lambda r: r.stop_reason, 14),
-    Column("odometer", KM, lambda r: r.odometer_km, 13),
-    Column("vehicle", STR, lambda r: r.vehicle_id, 14),
+    Column("session", Kind.INT, lambda r: r.transaction_id, 10),
+    Column("charger", Kind.STR, lambda r: r.charger, 20),
+    Column("tag", Kind.STR, lambda r: r.id_tag, 16),
+    Column("tag_alias", Kind.STR, lambda r: r.tag_alias, 16),
+    Column("plug_in", Kind.TIME, lambda r: r.plug_in_time, 19),
+    Column("plug_out", Kind.TIME, lambda r: r.plug_out_time, 19),
+    Column("start", Kind.TIME, lambda r: r.start_time, 19),
+    Column("stop", Kind.TIME, lambda r: r.stop_time, 19),
+    Column("duration", Kind.DURATION, lambda r: r.duration, 12),
+    Column("energy", Kind.KWH, lambda r: r.energy_kwh, 12),
+    Column("meter_start", Kind.KWH, lambda r: kwh(r.meter_start_wh), 14),
+    Column("meter_stop", Kind.KWH, lambda r: kwh(r.meter_stop_wh), 14),
+    Column("price_per_kwh", Kind.PRICE, lambda r: r.price_per_kwh, 12),
+    Column("fixed_fee", Kind.MONEY, lambda r: r.fixed_fee, 10),
+    Column("cost", Kind.MONEY, lambda r: r.cost, 10),
+    Column("currency", Kind.STR, lambda r: r.currency, 9),
+    Column("stop_reason", Kind.STR, lambda r: r.stop_reason, 14),
+    Column("odometer", Kind.KM, lambda r: r.odometer_km, 13),
+    Column("vehicle", Kind.STR, lambda r: r.vehicle_id, 14),
 )
 INDEX: Final = {column.key: index for index, column in enumerate(COLUMNS)}
 

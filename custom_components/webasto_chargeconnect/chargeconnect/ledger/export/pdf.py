@@ -24,21 +24,7 @@ from fpdf.util import escape_parens
 from ...timeutil import utcnow
 from ..models import SessionFilter, SessionRecord, Totals, from_ms
 from ..schema import filter_sql, get_record, read_samples, totals_of
-from .columns import (
-    COLUMNS,
-    DURATION,
-    INDEX,
-    INT,
-    KWH,
-    MONEY,
-    PRICE,
-    STR,
-    TIME,
-    Pace,
-    Steps,
-    Sum,
-    chunks,
-)
+from .columns import COLUMNS, INDEX, Kind, Pace, Steps, Sum, chunks
 from .pdf_session import draw_curve, draw_details
 from .texts import PDF_FONT, Locale, clip, duration_text, pdf_text
 
@@ -183,17 +169,17 @@ def _cells(record: SessionRecord, loc: Locale) -> list[str]:
             text = ""
         elif key == "tag":
             text = value if not record.tag_alias else f"{value} ({record.tag_alias})"
-        elif column.kind in (INT, STR):
+        elif column.kind in (Kind.INT, Kind.STR):
             text = str(value)
-        elif column.kind == TIME:
+        elif column.kind == Kind.TIME:
             text = loc.short(value)
-        elif column.kind == DURATION:
+        elif column.kind == Kind.DURATION:
             text = duration_text(value) or ""
-        elif column.kind == KWH:
+        elif column.kind == Kind.KWH:
             text = loc.fixed(value, 3)
-        elif column.kind == MONEY:
+        elif column.kind == Kind.MONEY:
             text = loc.fixed(value, 2)
-        elif column.kind == PRICE:
+        elif column.kind == Kind.PRICE:
             text = loc.fixed(value, 2 if round(value, 2) == value else 4)
         else:
             text = loc.fixed(value, 0)

@@ -16,23 +16,7 @@ from typing import Any
 import xlsxwriter  # type: ignore[import-untyped]
 
 from ..models import SessionFilter, SessionRecord
-from .columns import (
-    COLUMNS,
-    DURATION,
-    INDEX,
-    INT,
-    KM,
-    KWH,
-    MONEY,
-    PRICE,
-    STR,
-    TIME,
-    Pace,
-    Steps,
-    Sum,
-    chunks,
-    totals_rows,
-)
+from .columns import COLUMNS, INDEX, Kind, Pace, Steps, Sum, chunks, totals_rows
 from .texts import DAY, Locale
 
 
@@ -65,13 +49,13 @@ def write_xlsx(
             {"bold": True, "text_wrap": True, "valign": "top", "bottom": 1}
         )
         number_formats = {
-            INT: "0",
-            TIME: "yyyy-mm-dd hh:mm:ss",
-            DURATION: "[h]:mm:ss",
-            KWH: "0.000",
-            MONEY: "0.00",
-            PRICE: "0.0000",
-            KM: "0",
+            Kind.INT: "0",
+            Kind.TIME: "yyyy-mm-dd hh:mm:ss",
+            Kind.DURATION: "[h]:mm:ss",
+            Kind.KWH: "0.000",
+            Kind.MONEY: "0.00",
+            Kind.PRICE: "0.0000",
+            Kind.KM: "0",
         }
         formats = {
             kind: workbook.add_format({"num_format": f}) for kind, f in number_formats.items()
@@ -92,11 +76,11 @@ def write_xlsx(
         converters: list[tuple[Callable[[SessionRecord], Any], Any, Any]] = []
         for column in COLUMNS:
             convert: Any
-            if column.kind == STR:
+            if column.kind == Kind.STR:
                 convert = None
-            elif column.kind == TIME:
+            elif column.kind == Kind.TIME:
                 convert = loc.excel
-            elif column.kind == DURATION:
+            elif column.kind == Kind.DURATION:
                 convert = _days
             else:
                 convert = float
@@ -142,7 +126,7 @@ def write_xlsx(
                         total_row,
                         index,
                         f"=SUM({energy_col}2:{energy_col}{last})",
-                        bold[KWH],
+                        bold[Kind.KWH],
                         value,
                     )
                 else:
@@ -152,7 +136,7 @@ def write_xlsx(
                         index,
                         f'=SUMIF({currency_col}2:{currency_col}{last},"{currency}",'
                         f"{cost_col}2:{cost_col}{last})",
-                        bold[MONEY],
+                        bold[Kind.MONEY],
                         value,
                     )
         sheet.autofilter(0, 0, max(row, 1), len(COLUMNS) - 1)
