@@ -37,7 +37,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.ledger import (
     SessionRecord,
     SessionStart,
 )
-from custom_components.webasto_chargeconnect.chargeconnect.ledger.export import pdf_text
+from custom_components.webasto_chargeconnect.chargeconnect.ledger.export.texts import pdf_text
 from custom_components.webasto_chargeconnect.chargeconnect.models import Tariff
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)

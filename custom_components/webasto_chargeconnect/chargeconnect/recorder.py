@@ -28,8 +28,7 @@ from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING
 
-from .ledger import Ledger, Sample, SessionRecord, SessionStart
-from .ledger.models import to_ms
+from .ledger import Ledger, Sample, SessionRecord, SessionStart, to_ms
 from .models import Tariff, Transaction
 from .ocpp.events import (
     ChargerEvent,

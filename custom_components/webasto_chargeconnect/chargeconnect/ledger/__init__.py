@@ -17,6 +17,7 @@ from .models import (
     SessionRecord,
     SessionStart,
     Totals,
+    to_ms,
 )
 from .schema import SCHEMA_V1, SCHEMA_VERSION
 from .store import Ledger, highest_transaction_id
@@ -40,4 +41,5 @@ __all__ = [
     "SessionStart",
     "Totals",
     "highest_transaction_id",
+    "to_ms",
 ]

@@ -1,4 +1,4 @@
-"""The ledger's SQLite schema, its migrations and the SQL shared by the store and the exports.
+"""The ledger's SQLite schema, its migrations and the reads shared by the store and the exports.
 
 Times are stored as integer milliseconds since the epoch (UTC) from schema version 2 on;
 version 1 stored ISO 8601 text. ``PRAGMA user_version`` holds the schema version and
@@ -13,7 +13,7 @@ import sqlite3
 from typing import Any, Final
 
 from ..timeutil import parse_ocpp_time
-from .models import SessionFilter, SessionRecord, from_ms, to_ms
+from .models import Sample, SessionFilter, SessionRecord, Totals, from_ms, to_ms
 
 # The first, deliberately minimal schema (times as ISO 8601 text). Kept verbatim: it is
 # migration step 0 -> 1, and tests build version-1 databases from it.
@@ -150,6 +150,8 @@ RECORD_COLUMNS: Final = (
     "odometer_km, vehicle_id"
 )
 
+SELECT_RECORDS: Final = f"SELECT {RECORD_COLUMNS} FROM sessions"
+
 
 def _time(value: int | None) -> Any:
     return None if value is None else from_ms(value)
@@ -214,6 +216,12 @@ def record_from_row(row: Sequence[Any]) -> SessionRecord:
     )
 
 
+def get_record(conn: sqlite3.Connection, transaction_id: int) -> SessionRecord | None:
+    """One session, or None."""
+    row = conn.execute(f"{SELECT_RECORDS} WHERE transaction_id = ?", (transaction_id,)).fetchone()
+    return None if row is None else record_from_row(row)
+
+
 def _in(column: str, values: Sequence[Any], clauses: list[str], params: list[Any]) -> None:
     unique = list(dict.fromkeys(values))
     if not unique:
@@ -245,3 +253,34 @@ def filter_sql(flt: SessionFilter, *, stopped_only: bool = False) -> tuple[str, 
     if stopped_only:
         clauses.append("stop_time IS NOT NULL")
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def read_samples(conn: sqlite3.Connection, transaction_id: int) -> list[Sample]:
+    """A session's samples ordered by time."""
+    rows = conn.execute(
+        """
+        SELECT ts, power_w, current_l1, current_l2, current_l3, register_wh FROM samples
+        WHERE session_id = (SELECT id FROM sessions WHERE transaction_id = ?)
+        ORDER BY ts
+        """,
+        (transaction_id,),
+    )
+    return [Sample(from_ms(ts), power, l1, l2, l3, reg) for ts, power, l1, l2, l3, reg in rows]
+
+
+def totals_of(conn: sqlite3.Connection, flt: SessionFilter) -> Totals:
+    """Totals of the stopped sessions matching ``flt``."""
+    where, params = filter_sql(flt, stopped_only=True)
+    sessions = 0
+    energy = 0.0
+    costs: dict[str, float] = {}
+    for currency, count, energy_sum, cost_sum in conn.execute(
+        f"SELECT currency, count(*), total(energy_kwh), total(cost) FROM sessions {where} "
+        "GROUP BY currency ORDER BY currency",
+        params,
+    ):
+        sessions += count
+        energy += energy_sum
+        if currency is not None:
+            costs[currency] = round(cost_sum, 4)
+    return Totals(sessions=sessions, energy_kwh=round(energy, 6), cost_by_currency=costs)
