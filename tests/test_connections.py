@@ -422,6 +422,7 @@ async def test_hostile_requests_get_clean_refusals(
         (f"/ocpp/{IDENTITY}", {"password": "p" * 5_000}, {401}),
         ("/ocpp/" + "x" * 9_000, {}, {400}),
         ("/ocpp/" + "x" * 2_000, {}, {400}),
+        ("/", {}, {404}),
     ]
     for path, credentials, expected in cases:
         client = await rig.raw()
@@ -593,6 +594,9 @@ def test_rate_limited_log_counts_repeats(caplog: pytest.LogCaptureFixture) -> No
     now[0] = 61.0
     log.log(logging.WARNING, "bad", "A", "A is bad")
     assert caplog.records[-1].getMessage() == "A is bad (4 more like this since the last report)"
+    # The others' interval is over too: room for a new subject of its own.
+    log.log(logging.WARNING, "bad", "F", "F is bad")
+    assert caplog.records[-1].getMessage() == "F is bad"
     log.forget("A")
     log.log(logging.WARNING, "other", "A", "A is other")
     assert caplog.records[-1].getMessage() == "A is other"

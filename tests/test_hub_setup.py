@@ -13,6 +13,7 @@ from pathlib import Path
 import socket
 import sqlite3
 
+import aiohttp
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
@@ -181,3 +182,25 @@ async def test_archive_failure_during_setup_releases_everything(
     await sim.connect()
     await sim.boot()
     await wait_until(hass, lambda: entry.runtime_data.charger.online)
+
+
+async def test_configured_charger_refused_meanwhile_is_not_a_discovery(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A charger whose entry is not loaded yet gets 404, but is not offered as a new charger."""
+    port = free_port()
+    loaded = entry_on(port, "NEXT-WS300001")
+    loaded.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(loaded.entry_id)
+    waiting = entry_on(port, "NEXT-WS300002")
+    waiting.add_to_hass(hass)  # configured, not set up (yet)
+    stranger = sim_for(port, "NEXT-WS300003")
+    for identity in ("NEXT-WS300002", "NEXT-WS300003"):
+        sim = sim_for(port, identity)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+            await sim.connect()
+        assert err.value.status == 404
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["unique_id"] for flow in flows] == [stranger.identity]
+    assert "NEXT-WS300002" not in hub_of(hass)._discovered

@@ -177,9 +177,6 @@ class _PendingConnections:
         self._log = log
         self._pending: dict[web.RequestHandler, tuple[asyncio.Transport, asyncio.TimerHandle]] = {}
 
-    def __len__(self) -> int:
-        return len(self._pending)
-
     def opened(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
         if len(self._pending) >= self.limit:
             self._drop(
