@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 import json
 from unittest.mock import patch
@@ -18,6 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.webasto_chargeconnect.chargeconnect import (
     CallErrorResponse,
+    CentralSystem,
     ChargerOfflineError,
 )
 from custom_components.webasto_chargeconnect.const import DOMAIN
@@ -107,22 +109,29 @@ async def test_wrong_password_refused_and_rate_limited(
     make_sim: Callable[..., SimulatedCharger],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A wrong password gets 401, logged once; repeated failures are rate limited."""
-    for _ in range(5):
-        sim = make_sim(entry, password="wrong")
+    """A wrong password gets 401, logged once; past a burst, guesses are slowed, then refused."""
+
+    async def attempt(password: str | None = "wrong") -> int:
+        sim = make_sim(entry, password=password)
         with pytest.raises(aiohttp.WSServerHandshakeError) as err:
             await sim.connect()
-        assert err.value.status == 401
-    assert caplog.text.count("wrong password") == 1
-    sim = make_sim(entry, password="wrong")
-    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
-        await sim.connect()
-    assert err.value.status == 429
-    no_password = make_sim(entry, password=None)
-    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
-        await no_password.connect()
-    assert err.value.status in (401, 429)
-    assert not entry.runtime_data.charger.online
+        return err.value.status
+
+    with patch.object(CentralSystem, "auth_slowdown", 0.2):
+        for _ in range(5):
+            assert await attempt() == 401
+        assert caplog.text.count("wrong password") == 1
+        # Past the burst, guesses wait their turn one at a time; more at once get 429.
+        statuses = await asyncio.gather(*(attempt() for _ in range(8)))
+        assert 429 in statuses
+        assert set(statuses) <= {401, 429}
+        assert caplog.text.count("wrong password") == 1
+        assert await attempt(None) == 401
+        assert not entry.runtime_data.charger.online
+        # The right password still gets in.
+        good = make_sim(entry)
+        await good.connect()
+        await wait_until(hass, lambda: entry.runtime_data.charger.online)
 
 
 async def test_right_password_after_a_wrong_one(

@@ -58,24 +58,83 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+class _Held:
+    """What one entry holds from the hub, let go of in one place.
+
+    Registered with ``entry.async_on_unload`` before the first acquisition, so an unload and a
+    setup that fails half way (a LedgerError from the archive, a charger store that cannot be
+    read...) release exactly what was taken, last taken first. Safe to run twice.
+    """
+
+    def __init__(self, hub: ChargeConnectHub, entry_id: str) -> None:
+        self.hub = hub
+        self.entry_id = entry_id
+        self.port: int | None = None
+        self.identity: str | None = None
+        self.owner_data = False
+        self.owner: ChargerOwner | None = None
+        self.forwarding: Forwarding | None = None
+
+    async def async_release(self) -> None:
+        forwarding, self.forwarding = self.forwarding, None
+        if forwarding is not None:
+            await forwarding.async_stop()
+        owner, self.owner = self.owner, None
+        if owner is not None:
+            await owner.async_stop()
+        if self.owner_data:
+            self.owner_data = False
+            await self.hub.async_release_owner_data(self.entry_id)
+        identity, self.identity = self.identity, None
+        if identity is not None:
+            await self.hub.async_release_charger(identity, self.entry_id)
+        port, self.port = self.port, None
+        if port is not None:
+            await self.hub.async_release_server(port, self.entry_id)
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> bool:
     """Serve one charger."""
     hub = async_get_hub(hass)
-    identity: str = entry.data[CONF_IDENTITY]
-    port = int(entry.data.get(CONF_PORT, DEFAULT_PORT))
+    held = _Held(hub, entry.entry_id)
+    entry.async_on_unload(held.async_release)
     try:
-        server = await hub.async_acquire_server(
-            port,
-            entry.entry_id,
-            entry.data.get(CONF_SSL_CERTFILE),
-            entry.data.get(CONF_SSL_KEYFILE),
-        )
+        await _async_setup_entry(hass, entry, hub, held)
     except ServerStartError as err:
+        # Home Assistant runs the entry's on_unload callbacks (the release) for this one.
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key=err.translation_key,
-            translation_placeholders={"port": str(port), "error": str(err)},
+            translation_placeholders={
+                "port": str(entry.data.get(CONF_PORT, DEFAULT_PORT)),
+                "error": str(err),
+            },
         ) from err
+    except LedgerError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key=err.translation_key,
+            translation_placeholders={"error": str(err), **err.placeholders},
+        ) from err
+    except BaseException:
+        # Not every Home Assistant version runs on_unload after an unexpected error.
+        await held.async_release()
+        raise
+    return True
+
+
+async def _async_setup_entry(
+    hass: HomeAssistant, entry: ChargeConnectConfigEntry, hub: ChargeConnectHub, held: _Held
+) -> None:
+    identity: str = entry.data[CONF_IDENTITY]
+    port = int(entry.data.get(CONF_PORT, DEFAULT_PORT))
+    server = await hub.async_acquire_server(
+        port,
+        entry.entry_id,
+        entry.data.get(CONF_SSL_CERTFILE),
+        entry.data.get(CONF_SSL_KEYFILE),
+    )
+    held.port = server.port
     charger = await hub.async_acquire_charger(
         identity,
         entry.data.get(CONF_PASSWORD),
@@ -83,20 +142,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry
         entry.entry_id,
         options_from_entry(entry),
     )
+    held.identity = identity
     coordinator = ChargeConnectCoordinator(hass, entry, charger)
-    try:
-        access, ledger = await hub.async_acquire_owner_data(entry.entry_id)
-    except LedgerError as err:
-        await hub.async_release_charger(identity, entry.entry_id)
-        await hub.async_release_server(server.port, entry.entry_id)
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key=err.translation_key,
-            translation_placeholders={"error": str(err), **err.placeholders},
-        ) from err
+    access, ledger = await hub.async_acquire_owner_data(entry.entry_id)
+    held.owner_data = True
     owner = ChargerOwner(hass, charger, access, ledger, coordinator)
     coordinator.owner = owner
     entry.runtime_data = ChargeConnectRuntimeData(hub, charger, coordinator, server.port, owner)
+    held.owner = owner
     await owner.async_start()
     entry.async_on_unload(coordinator.async_start())
     # Forwarding to the charger's original backend, once the charger is ours.
@@ -104,6 +157,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry
     if forwarding is not None:
         coordinator.upstream = entry.runtime_data.upstream = forwarding.link
         entry.runtime_data.forwarding = forwarding
+        held.forwarding = forwarding
         await forwarding.async_start()
     # The charger's web UI (LED brightness and free charging on the Next), polled.
     webui = WebUiCoordinator.create(hass, entry, coordinator.device_info)
@@ -114,21 +168,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry
             hass, webui.async_refresh(), f"{DOMAIN} web UI {identity}"
         )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> bool:
-    """Stop serving the charger (the server stops with its last charger)."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded:
-        data = entry.runtime_data
-        if data.forwarding is not None:
-            await data.forwarding.async_stop()
-        await data.owner.async_stop()
-        await data.hub.async_release_owner_data(entry.entry_id)
-        await data.hub.async_release_charger(data.charger.identity, entry.entry_id)
-        await data.hub.async_release_server(data.port, entry.entry_id)
-    return unloaded
+    """Stop serving the charger; what it holds is released by its on_unload (:class:`_Held`)."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntry) -> None:

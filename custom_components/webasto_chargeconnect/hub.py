@@ -98,6 +98,9 @@ class ChargeConnectHub:
         self.ledger: Ledger | None = None
         self._owner_users: set[str] = set()
         self._owner_lock = asyncio.Lock()
+        # Home Assistant sets up every entry at once: the first to ask for a port starts its
+        # server while the others wait, then share it (no "address already in use").
+        self._server_lock = asyncio.Lock()
 
     async def async_acquire_owner_data(self, user: str) -> tuple[AccessControl, Ledger]:
         """The access rules and the session archive (opened on first use)."""
@@ -142,6 +145,12 @@ class ChargeConnectHub:
         keyfile: str | None = None,
     ) -> CentralSystem:
         """Start (or share) the server on ``port``."""
+        async with self._server_lock:
+            return await self._async_acquire_server(port, user, certfile, keyfile)
+
+    async def _async_acquire_server(
+        self, port: int, user: str, certfile: str | None, keyfile: str | None
+    ) -> CentralSystem:
         slot = self._servers.get(port)
         tls = (certfile or None, keyfile or None)
         if slot is not None:
@@ -190,16 +199,17 @@ class ChargeConnectHub:
 
     async def async_release_server(self, port: int, user: str) -> None:
         """Let go of a server; the last user stops it."""
-        slot = self._servers.get(port)
-        if slot is None:
-            return
-        slot.users.discard(user)
-        if not slot.users:
-            del self._servers[port]
-            await slot.server.stop()
-            if not self._servers and self._stop_listener is not None:
-                self._stop_listener()
-                self._stop_listener = None
+        async with self._server_lock:
+            slot = self._servers.get(port)
+            if slot is None:
+                return
+            slot.users.discard(user)
+            if not slot.users:
+                del self._servers[port]
+                await slot.server.stop()
+                if not self._servers and self._stop_listener is not None:
+                    self._stop_listener()
+                    self._stop_listener = None
 
     async def async_acquire_charger(
         self,
@@ -262,6 +272,8 @@ class ChargeConnectHub:
         """A charger we do not know connected: offer it to the owner (once per run)."""
         if identity in self._discovered or len(self._discovered) >= MAX_DISCOVERED:
             return
+        if self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, identity):
+            return  # its entry is still being set up (or failed to): not a new charger
         self._discovered.add(identity)
         discovery_flow.async_create_flow(
             self.hass,

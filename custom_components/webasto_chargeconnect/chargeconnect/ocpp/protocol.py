@@ -20,6 +20,7 @@ from typing import Any
 from ocpp.routing import create_route_map
 
 from ..exceptions import CallErrorResponse, CallTimeoutError, ChargerOfflineError
+from ..ratelog import RateLimitedLog
 from . import validation
 
 CALL = 2
@@ -67,11 +68,15 @@ class OcppConnection:
         logger: logging.Logger,
         call_timeout: float = 30.0,
         max_frame_size: int = MAX_FRAME_SIZE,
+        log: RateLimitedLog | None = None,
     ) -> None:
         self.identity = identity
         self._routes: dict[str, dict[str, Any]] = create_route_map(handlers)
         self._send = send
         self._logger = logger
+        # Lines about frames the charger sends: at most one per cause a minute (the server
+        # shares one across connections, so a reconnecting charger does not reset it).
+        self._log = log or RateLimitedLog(logger)
         self.call_timeout = call_timeout
         self.max_frame_size = max_frame_size
         self._pending: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
@@ -154,8 +159,15 @@ class OcppConnection:
         try:
             validation.validate_charger_call(action, payload)
         except validation.SchemaError as err:
-            self._logger.warning(
-                "%s: %s rejected: %s (%s)", self.identity, action, err.description, err.code
+            self._log.log(
+                logging.WARNING,
+                f"{action} rejected",
+                self.identity,
+                "%s: %s rejected: %s (%s)",
+                self.identity,
+                action,
+                err.description,
+                err.code,
             )
             await self._reply_error(unique_id, err.code, err.description)
             return
@@ -165,7 +177,15 @@ class OcppConnection:
                 result = await result
             validation.validate_our_result(action, result)
         except Exception:
-            self._logger.exception("%s: error while handling %s", self.identity, action)
+            self._log.log(
+                logging.ERROR,
+                f"{action} failed",
+                self.identity,
+                "%s: error while handling %s",
+                self.identity,
+                action,
+                exc_info=True,
+            )
             await self._reply_error(
                 unique_id, "InternalError", f"The central system failed to handle {action}"
             )
@@ -175,7 +195,15 @@ class OcppConnection:
             try:
                 self.call_observer(action, payload, result)
             except Exception:
-                self._logger.exception("%s: call observer failed on %s", self.identity, action)
+                self._log.log(
+                    logging.ERROR,
+                    "observer failed",
+                    self.identity,
+                    "%s: call observer failed on %s",
+                    self.identity,
+                    action,
+                    exc_info=True,
+                )
 
     def _handle_response(self, message: list[Any]) -> None:
         unique_id: str = message[1]

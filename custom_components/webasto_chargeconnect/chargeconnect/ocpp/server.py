@@ -1,20 +1,39 @@
-"""The OCPP 1.6J central system: an aiohttp websocket server shared by all chargers."""
+"""The OCPP 1.6J central system: an aiohttp websocket server shared by all chargers.
+
+What a broken network or a hostile client can do is bounded here:
+
+- A TCP connection must become an authenticated websocket within ``handshake_timeout`` of being
+  accepted, else it is aborted; at most ``max_pending_connections`` wait for that at once (a new
+  one pushes out the oldest). A refused request closes its connection (no keep-alive).
+- Every close (a charger's replaced connection, a removed charger, :meth:`CentralSystem.stop`)
+  waits at most ``close_timeout`` for the close handshake, then aborts the transport; a frame that
+  cannot be written within ``send_timeout`` (the charger stopped reading) aborts it too. A
+  replaced connection is closed in the background: the new one is served at once.
+- Password guessing is bounded per identity across all addresses (see :class:`_Gate`) without
+  ever refusing the right password from the address the charger last authenticated from.
+- Log lines about what clients send go through one :class:`RateLimitedLog`: at most one line per
+  cause and charger per minute, and no tracebacks for malformed HTTP.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 import hmac
 import logging
 import ssl
 import time
+from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..basic_auth import decode_basic_auth
 from ..exceptions import ServerStartError
+from ..ratelog import RateLimitedLog, printable
 from ..storage import StateStore
 from . import validation
 from .charger import Charger
@@ -25,16 +44,18 @@ _LOGGER = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"
 # aiohttp closes the socket (1009) above this; below it, MAX_FRAME_SIZE answers a CallError.
 HARD_FRAME_LIMIT = 4 * 1024 * 1024
-AUTH_FAILURES_ALLOWED = 5
-AUTH_WINDOW_SECONDS = 60.0
+# Longer identities are refused (400); Webasto's look like NEXT-WS123456.
+MAX_IDENTITY_LENGTH = 128
+# Wrong passwords per identity answered at once; then one more every AUTH_REFILL_SECONDS.
+AUTH_BURST = 5
+AUTH_REFILL_SECONDS = 12.0
+# Beyond the burst, attempts wait their turn (one at a time per lane); this many may wait.
+AUTH_QUEUE = 3
+# Unknown identities remembered (so the owner is told once, not per attempt), and for how long.
+UNKNOWN_REMEMBERED = 256
+UNKNOWN_FORGET_AFTER = 3600.0
 
 UnknownChargerCallback = Callable[[str, str], None]
-
-
-@dataclass
-class _FailureWindow:
-    times: list[float] = field(default_factory=list)
-    logged: bool = False
 
 
 class PersistentIdAllocator:
@@ -117,14 +138,237 @@ class PersistentIdAllocator:
             return value
 
 
-def identity_from_path(path: str) -> str | None:
-    """The charge box identity is the last path segment of the URL (any prefix)."""
-    segments = [unquote(s) for s in path.split("/") if s]
-    return segments[-1] if segments else None
+def identity_from_path(raw_path: str) -> str | None:
+    """The charge box identity: the last segment of the URL path (any prefix), decoded once.
+
+    ``raw_path`` is the path as sent (percent-encoded). Raises ValueError for what cannot be an
+    identity: invalid UTF-8, control characters (NUL...), more than MAX_IDENTITY_LENGTH characters.
+    """
+    segments = [s for s in raw_path.split("/") if s]
+    if not segments:
+        return None
+    try:
+        identity = unquote(segments[-1], errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError("the identity is not valid UTF-8") from None
+    if len(identity) > MAX_IDENTITY_LENGTH:
+        raise ValueError(f"the identity is longer than {MAX_IDENTITY_LENGTH} characters")
+    if not identity.isprintable():
+        raise ValueError("the identity contains control characters")
+    return identity
+
+
+@dataclass
+class _Lane:
+    """Password attempts that wait their turn, one checked at a time."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
+@dataclass
+class _Gate:
+    """Password attempts for one identity, from every address.
+
+    A wrong password costs a token (AUTH_BURST of them, refilled over time). With tokens left,
+    attempts are checked at once. Without, they are checked one at a time per lane, a wrong one
+    holding its lane for ``auth_slowdown`` seconds, so guesses stay bounded however many
+    addresses send them; the right password still gets in, only later. The address the charger
+    last authenticated from has a lane of its own: guesses from elsewhere never slow it down.
+    """
+
+    tokens: float
+    stamp: float
+    trusted: str | None = None
+    trusted_lane: _Lane = field(default_factory=_Lane)
+    other_lane: _Lane = field(default_factory=_Lane)
+
+    def take(self, now: float) -> bool:
+        """Take a token for an immediate check (False: none left)."""
+        self.tokens = min(AUTH_BURST, self.tokens + (now - self.stamp) / AUTH_REFILL_SECONDS)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def refund(self) -> None:
+        """The password was right: the check costs nothing."""
+        self.tokens = min(AUTH_BURST, self.tokens + 1)
+
+    def lane(self, remote: str) -> _Lane:
+        return self.trusted_lane if self.trusted in (None, remote) else self.other_lane
+
+
+class _RecentSet:
+    """Strings seen lately: bounded in number and age."""
+
+    def __init__(self, size: int, ttl: float) -> None:
+        self._size = size
+        self._ttl = ttl
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def add(self, item: str) -> bool:
+        """Remember ``item``; True unless it was seen within the ttl."""
+        now = time.monotonic()
+        seen = self._seen.pop(item, None)
+        self._seen[item] = now if seen is None or now - seen >= self._ttl else seen
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return seen is None or now - seen >= self._ttl
+
+    def discard(self, item: str) -> None:
+        self._seen.pop(item, None)
+
+
+class _PendingConnections:
+    """TCP connections that are not an authenticated websocket yet: bounded in time and number."""
+
+    def __init__(self, timeout: float, limit: int, log: RateLimitedLog) -> None:
+        self.timeout = timeout
+        self.limit = limit
+        self._log = log
+        self._pending: dict[web.RequestHandler, tuple[asyncio.Transport, asyncio.TimerHandle]] = {}
+
+    def opened(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
+        if len(self._pending) >= self.limit:
+            self._drop(
+                next(iter(self._pending)),
+                logging.WARNING,
+                "too many",
+                "More than %s connections without a websocket handshake; closing the oldest",
+                self.limit,
+            )
+        timer = asyncio.get_running_loop().call_later(self.timeout, self._expire, handler)
+        self._pending[handler] = (transport, timer)
+
+    def promote(self, handler: web.RequestHandler) -> bool:
+        """The connection authenticated: no deadline any more (False: it was dropped already)."""
+        entry = self._pending.pop(handler, None)
+        if entry is None:
+            return False
+        entry[1].cancel()
+        return True
+
+    def closed(self, handler: web.RequestHandler) -> None:
+        entry = self._pending.pop(handler, None)
+        if entry is not None:
+            entry[1].cancel()
+
+    def abort_all(self) -> None:
+        for handler in list(self._pending):
+            transport, timer = self._pending.pop(handler)
+            timer.cancel()
+            transport.abort()
+
+    def _expire(self, handler: web.RequestHandler) -> None:
+        self._drop(
+            handler,
+            logging.INFO,
+            "handshake timeout",
+            "Closed a connection that sent no websocket handshake within %s s",
+            self.timeout,
+        )
+
+    def _drop(
+        self, handler: web.RequestHandler, level: int, cause: str, msg: str, *args: Any
+    ) -> None:
+        transport, timer = self._pending.pop(handler)
+        timer.cancel()
+        peer = transport.get_extra_info("peername")
+        self._log.log(level, cause, "", msg + " (%s)", *args, peer[0] if peer else "?")
+        transport.abort()
+
+
+class _GuardedServer(web.Server):
+    """aiohttp's low-level server, telling the guard about every TCP connection."""
+
+    def __init__(self, handler: Any, guard: _PendingConnections, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._guard = guard
+
+    def connection_made(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        self._guard.opened(handler, transport)
+
+    def connection_lost(
+        self, handler: web.RequestHandler, exc: BaseException | None = None
+    ) -> None:
+        self._guard.closed(handler)
+        super().connection_lost(handler, exc)
+
+
+class _HttpLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server log: malformed requests without a traceback, everything rate limited."""
+
+    def __init__(self, log: RateLimitedLog) -> None:
+        super().__init__(log.logger, {})
+        self._rate = log
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, HttpProcessingError):
+            self._rate.log(
+                logging.WARNING,
+                "bad http",
+                "",
+                "Refused a malformed HTTP request from %s: %s",
+                args[0] if args else "?",
+                printable(str(exc), 200),
+            )
+        elif level >= logging.WARNING:
+            self._rate.log(
+                level, "http error", "", str(msg), *args, exc_info=exc if exc is not None else None
+            )
+        else:
+            self.logger.log(level, msg, *args)
+
+
+class _Link:
+    """One charger websocket and the TCP transport under it."""
+
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport) -> None:
+        self.ws = ws
+        self.transport = transport
+
+    async def send(self, text: str, timeout: float) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                await self.ws.send_str(text)
+        except TimeoutError:
+            self.transport.abort()
+            raise ConnectionResetError(f"the charger read nothing for {timeout} s") from None
+
+    async def close(self, code: int, message: bytes, timeout: float) -> None:
+        """Close handshake, at most ``timeout`` seconds; then the transport is aborted."""
+        if not self.ws.closed:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self.ws.close(code=code, message=message)
+            except TimeoutError:
+                self.transport.abort()
+        self.release()
+
+    def release(self) -> None:
+        """Free a socket that still holds unsent data (the peer stopped reading)."""
+        if self.transport.get_write_buffer_size():
+            self.transport.abort()
 
 
 class CentralSystem:
     """Listens on one port; every registered charger connects to it."""
+
+    # A TCP connection must be an authenticated websocket this long after being accepted.
+    handshake_timeout = 10.0
+    # Connections waiting for that at once (the oldest is closed when a new one comes).
+    max_pending_connections = 64
+    # How long a close handshake may take, and a frame may wait to be written.
+    close_timeout = 2.0
+    send_timeout = 10.0
+    # Beyond the burst, how long a wrong password holds its lane.
+    auth_slowdown = 2.0
+    # At most one log line per cause and charger in this many seconds.
+    log_interval = 60.0
 
     def __init__(
         self,
@@ -148,11 +392,14 @@ class CentralSystem:
         self.call_timeout = call_timeout
         self.max_frame_size = max_frame_size
         self._logger = logger or _LOGGER
+        self._log = RateLimitedLog(self._logger, self.log_interval)
         self.chargers: dict[str, Charger] = {}
-        self._runner: web.AppRunner | None = None
-        self._sockets: set[web.WebSocketResponse] = set()
-        self._failures: dict[str, _FailureWindow] = {}
-        self._refused_unknown: set[str] = set()
+        self._runner: web.BaseRunner | None = None
+        self._pending: _PendingConnections | None = None
+        self._links: dict[web.WebSocketResponse, _Link] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._gates: dict[str, _Gate] = {}
+        self._unknown = _RecentSet(UNKNOWN_REMEMBERED, UNKNOWN_FORGET_AFTER)
 
     @property
     def running(self) -> bool:
@@ -167,11 +414,13 @@ class CentralSystem:
     def add_charger(self, charger: Charger) -> None:
         """Accept connections from this charger."""
         self.chargers[charger.identity] = charger
-        self._refused_unknown.discard(charger.identity)
+        self._unknown.discard(charger.identity)
+        self._log.forget(charger.identity)
 
     async def remove_charger(self, identity: str) -> None:
         """Stop accepting this charger and close its connection."""
         charger = self.chargers.pop(identity, None)
+        self._gates.pop(identity, None)
         if charger is None:
             return
         connection = charger.connection
@@ -183,9 +432,17 @@ class CentralSystem:
         """Start listening; returns the port (useful with port 0)."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, validation.warm_up)
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        pending = _PendingConnections(
+            self.handshake_timeout, self.max_pending_connections, self._log
+        )
+        server = _GuardedServer(
+            self._handle,
+            pending,
+            logger=_HttpLog(self._log),
+            access_log=None,
+            keepalive_timeout=self.handshake_timeout,
+        )
+        runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.close_timeout)
         await runner.setup()
         site = web.TCPSite(
             runner, self.host, self.port, ssl_context=self.ssl_context, reuse_address=True
@@ -200,114 +457,191 @@ class CentralSystem:
                 error=str(err.strerror or err),
             ) from err
         self._runner = runner
+        self._pending = pending
         self.port = int(runner.addresses[0][1])
         self._logger.info("OCPP central system listening on port %s", self.port)
         return self.port
 
     async def stop(self) -> None:
-        """Close every connection and stop listening."""
+        """Stop listening and close every connection (each close bounded in time)."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            for site in list(runner.sites):
+                await site.stop()
         for charger in list(self.chargers.values()):
             await charger.async_shutdown()
-        for ws in list(self._sockets):
-            await ws.close(code=1001, message=b"server shutting down")
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._pending is not None:
+            self._pending.abort_all()
+        await asyncio.gather(
+            *(
+                link.close(1001, b"server shutting down", self.close_timeout)
+                for link in list(self._links.values())
+            )
+        )
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+        if runner is not None:
+            await runner.cleanup()
 
     # ----------------------------------------------------------------- auth
-    def _rate_limited(self, key: str) -> bool:
-        window = self._failures.get(key)
-        if window is None:
-            return False
-        now = time.monotonic()
-        window.times = [t for t in window.times if now - t < AUTH_WINDOW_SECONDS]
-        return len(window.times) >= AUTH_FAILURES_ALLOWED
-
-    def _record_failure(self, key: str, identity: str, remote: str, reason: str) -> None:
-        window = self._failures.setdefault(key, _FailureWindow())
-        window.times.append(time.monotonic())
-        if not window.logged:
-            window.logged = True
-            self._logger.warning(
-                "Refused charger %s from %s: %s (further failures are not logged)",
-                identity,
-                remote,
-                reason,
-            )
-
     @staticmethod
-    def _credentials(request: web.Request) -> tuple[str, str] | None:
+    def _credentials(request: web.BaseRequest) -> tuple[str, str] | None:
         return decode_basic_auth(request.headers.get("Authorization", ""))
 
+    @staticmethod
+    def _password_ok(charger: Charger, credentials: tuple[str, str]) -> bool:
+        assert charger.password is not None
+        user_ok = hmac.compare_digest(credentials[0].encode(), charger.identity.encode())
+        password_ok = hmac.compare_digest(credentials[1].encode(), charger.password.encode())
+        return user_ok and password_ok
+
+    async def _authenticate(
+        self, charger: Charger, request: web.BaseRequest, remote: str
+    ) -> web.Response | None:
+        """None if the charger proved its password, else the refusal to send."""
+        identity = charger.identity
+        credentials = self._credentials(request)
+        if credentials is None:
+            return self._refuse_password(identity, remote, "no password given")
+        now = time.monotonic()
+        gate = self._gates.get(identity)
+        if gate is None:
+            gate = self._gates[identity] = _Gate(AUTH_BURST, now)
+        if gate.take(now):
+            if self._password_ok(charger, credentials):
+                gate.refund()
+                gate.trusted = remote
+                return None
+            return self._refuse_password(identity, remote, "wrong password")
+        lane = gate.lane(remote)
+        if lane.waiting >= AUTH_QUEUE:
+            self._log.log(
+                logging.WARNING,
+                "guessing",
+                identity,
+                "Charger %s: too many failed logins; attempts from %s are refused for a while",
+                printable(identity),
+                remote,
+            )
+            return self._refuse(429, "Too many failed attempts; try again later")
+        lane.waiting += 1
+        try:
+            async with lane.lock:
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return self._refuse(401, "Gave up waiting")
+                if self._password_ok(charger, credentials):
+                    gate.trusted = remote
+                    return None
+                await asyncio.sleep(self.auth_slowdown)
+        finally:
+            lane.waiting -= 1
+        return self._refuse_password(identity, remote, "wrong password")
+
+    def _refuse_password(self, identity: str, remote: str, reason: str) -> web.Response:
+        self._log.log(
+            logging.WARNING,
+            reason,
+            identity,
+            "Refused charger %s from %s: %s",
+            printable(identity),
+            remote,
+            reason,
+        )
+        return self._refuse(
+            401,
+            "Wrong charge box identity or password",
+            {"WWW-Authenticate": 'Basic realm="OCPP"'},
+        )
+
+    @staticmethod
+    def _refuse(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+        """An HTTP refusal; the connection closes after it (no keep-alive)."""
+        response = web.Response(status=status, text=text, headers=headers)
+        response.force_close()
+        return response
+
     # ------------------------------------------------------------- handshake
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         remote = request.remote or "?"
-        identity = identity_from_path(request.path)
+        if request.method != "GET":
+            return self._refuse(405, "Only websocket connections (GET) are served here")
+        try:
+            identity = identity_from_path(request.rel_url.raw_path)
+        except ValueError as err:
+            self._log.log(
+                logging.WARNING, "bad identity", "", "Refused a connection from %s: %s", remote, err
+            )
+            return self._refuse(400, f"Invalid charge box identity: {err}")
         if not identity:
-            return web.Response(status=404, text="The URL must end with the charge box identity")
+            return self._refuse(404, "The URL must end with the charge box identity")
+        charger = self.chargers.get(identity)
+        if charger is None:
+            self._log.log(
+                logging.WARNING,
+                "unknown charger",
+                identity,
+                "Refused unknown charger %s from %s; add it in Home Assistant to accept it",
+                printable(identity),
+                remote,
+            )
+            if self._unknown.add(identity) and self.on_unknown_charger is not None:
+                self.on_unknown_charger(identity, remote)
+            return self._refuse(404, "Unknown charge box identity")
+        if charger.password:
+            refusal = await self._authenticate(charger, request, remote)
+            if refusal is not None:
+                return refusal
         offered = [
             p.strip()
             for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")
             if p.strip()
         ]
         if offered and SUBPROTOCOL not in offered:
-            self._logger.warning(
-                "Refused charger %s from %s: it asked for subprotocol %s, only %s is supported",
+            self._log.log(
+                logging.WARNING,
+                "subprotocol",
                 identity,
+                "Refused charger %s from %s: it asked for subprotocol %s, only %s is supported",
+                printable(identity),
                 remote,
-                ", ".join(offered),
+                printable(", ".join(offered)),
                 SUBPROTOCOL,
             )
-            return web.Response(status=400, text=f"Only the {SUBPROTOCOL} subprotocol is supported")
-        key = f"{remote}|{identity}"
-        if self._rate_limited(key):
-            return web.Response(status=429, text="Too many failed attempts; try again later")
-        charger = self.chargers.get(identity)
-        if charger is None:
-            if identity not in self._refused_unknown:
-                self._refused_unknown.add(identity)
-                self._logger.warning(
-                    "Refused unknown charger %s from %s; add it in Home Assistant to accept it",
-                    identity,
-                    remote,
-                )
-            if self.on_unknown_charger is not None:
-                self.on_unknown_charger(identity, remote)
-            return web.Response(status=404, text="Unknown charge box identity")
-        if charger.password:
-            credentials = self._credentials(request)
-            if credentials is None or not (
-                hmac.compare_digest(credentials[0].encode(), identity.encode())
-                and hmac.compare_digest(credentials[1].encode(), charger.password.encode())
-            ):
-                self._record_failure(
-                    key,
-                    identity,
-                    remote,
-                    "no password given" if credentials is None else "wrong password",
-                )
-                return web.Response(
-                    status=401,
-                    text="Wrong charge box identity or password",
-                    headers={"WWW-Authenticate": 'Basic realm="OCPP"'},
-                )
-        self._failures.pop(key, None)
+            return self._refuse(400, f"Only the {SUBPROTOCOL} subprotocol is supported")
         ws = web.WebSocketResponse(
             protocols=(SUBPROTOCOL,),
             heartbeat=self.ping_interval,
             max_msg_size=HARD_FRAME_LIMIT,
         )
+        if not ws.can_prepare(request).ok:
+            return self._refuse(400, "Expected a websocket upgrade request")
+        transport = request.transport
+        if (
+            transport is None
+            or self._pending is None
+            or not self._pending.promote(request.protocol)
+        ):
+            # Closed meanwhile (the client gave up, or the handshake took too long).
+            return self._refuse(408, "The handshake took too long")
         await ws.prepare(request)
         if not offered:
-            self._logger.info(
-                "%s did not ask for a subprotocol; speaking %s", identity, SUBPROTOCOL
+            self._log.log(
+                logging.INFO,
+                "no subprotocol",
+                identity,
+                "%s did not ask for a subprotocol; speaking %s",
+                identity,
+                SUBPROTOCOL,
             )
-        await self._serve(charger, ws, remote)
+        await self._serve(charger, _Link(ws, transport), remote)
         return ws
 
-    async def _serve(self, charger: Charger, ws: web.WebSocketResponse, remote: str) -> None:
+    async def _serve(self, charger: Charger, link: _Link, remote: str) -> None:
+        ws = link.ws
+
         async def send(text: str) -> None:
-            await ws.send_str(text)
+            await link.send(text, self.send_timeout)
 
         connection = OcppConnection(
             charger.identity,
@@ -316,17 +650,35 @@ class CentralSystem:
             logger=self._logger,
             call_timeout=self.call_timeout,
             max_frame_size=self.max_frame_size,
+            log=self._log,
         )
         connection.transport = ws
-        self._sockets.add(ws)
+        self._links[ws] = link
         old = charger.attach(connection, self.boot_wait)
         if old is not None:
-            self._logger.info(
-                "%s reconnected from %s; closing its old connection", charger.identity, remote
+            self._log.log(
+                logging.INFO,
+                "reconnected",
+                charger.identity,
+                "%s reconnected from %s; closing its old connection",
+                charger.identity,
+                remote,
             )
-            await self._close_connection(old, "replaced by a new connection")
+            # In the background: an old socket that stopped reading must not hold up the new one.
+            task = asyncio.get_running_loop().create_task(
+                self._close_connection(old, "replaced by a new connection")
+            )
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         else:
-            self._logger.info("%s connected from %s", charger.identity, remote)
+            self._log.log(
+                logging.INFO,
+                "connected",
+                charger.identity,
+                "%s connected from %s",
+                charger.identity,
+                remote,
+            )
         try:
             async for message in ws:
                 if message.type is WSMsgType.TEXT:
@@ -335,25 +687,54 @@ class CentralSystem:
                     await connection.handle_frame(message.data.decode("utf-8", "replace"))
                 elif message.type is WSMsgType.ERROR:
                     # E.g. no pong in time: the charger is gone.
-                    self._logger.info("%s: websocket error: %s", charger.identity, ws.exception())
+                    self._log.log(
+                        logging.INFO,
+                        "websocket error",
+                        charger.identity,
+                        "%s: websocket error: %s",
+                        charger.identity,
+                        ws.exception(),
+                    )
                     break
+        except ConnectionError as err:
+            self._log.log(
+                logging.INFO,
+                "connection lost",
+                charger.identity,
+                "%s: connection lost: %s",
+                charger.identity,
+                err,
+            )
         except Exception:
-            self._logger.exception("%s: connection failed", charger.identity)
+            self._log.log(
+                logging.ERROR,
+                "connection failed",
+                charger.identity,
+                "%s: connection failed",
+                charger.identity,
+                exc_info=True,
+            )
         finally:
             # aiohttp re-arms its ping timer after handing over an ERROR message even
             # though the socket is closed; cancel it so nothing outlives the connection.
             cancel_heartbeat = getattr(ws, "_cancel_heartbeat", None)
             if callable(cancel_heartbeat):
                 cancel_heartbeat()
-            self._sockets.discard(ws)
+            self._links.pop(ws, None)
+            link.release()
             charger.detach(connection)
             if charger.connection is None:
-                self._logger.info(
-                    "%s disconnected (close code %s)", charger.identity, ws.close_code
+                self._log.log(
+                    logging.INFO,
+                    "disconnected",
+                    charger.identity,
+                    "%s disconnected (close code %s)",
+                    charger.identity,
+                    ws.close_code,
                 )
 
     async def _close_connection(self, connection: OcppConnection, reason: str) -> None:
         connection.connection_lost()
-        ws = connection.transport
-        if ws is not None and not ws.closed:
-            await ws.close(code=1000, message=reason.encode())
+        link = self._links.get(connection.transport)
+        if link is not None:
+            await link.close(1000, reason.encode(), self.close_timeout)
