@@ -21,8 +21,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.ocpp.charger import (
 )
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from custom_components.webasto_chargeconnect.coordinator import ChargeConnectCoordinator
-from webasto_sim import SimulatedCharger
-from webasto_sim.charger import iso_utc
+from webasto_sim import SimulatedCharger, iso_utc
 
 from .conftest import connect_and_boot, setup_entry, wait_for_state, wait_until
 

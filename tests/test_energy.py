@@ -24,8 +24,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.energy import (
 )
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from custom_components.webasto_chargeconnect.coordinator import meter_issue_id
-from webasto_sim import SimulatedCharger
-from webasto_sim.charger import iso_utc
+from webasto_sim import SimulatedCharger, iso_utc
 
 from .conftest import wait_for_state, wait_until
 

@@ -34,8 +34,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.timeutil import (
     plausible_time,
 )
 from custom_components.webasto_chargeconnect.hub import charger_store
-from webasto_sim import SimulatedCharger
-from webasto_sim.charger import iso_utc
+from webasto_sim import SimulatedCharger, iso_utc
 
 from .conftest import IDENTITY, wait_until
 

@@ -40,8 +40,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.ledger import (
 )
 from custom_components.webasto_chargeconnect.const import DOMAIN, LEDGER_FILE
 from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
-from webasto_sim import SimulatedCharger
-from webasto_sim.charger import iso_utc
+from webasto_sim import SimulatedCharger, iso_utc
 
 from .conftest import IDENTITY, connect_and_boot, setup_entry, wait_until
 

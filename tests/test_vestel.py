@@ -19,8 +19,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.webasto_chargeconnect.chargeconnect.models import ChargerModel
 from custom_components.webasto_chargeconnect.chargeconnect.ocpp import quirks
 from webasto_sim import PROFILES, SimulatedCharger
-from webasto_sim.charger import vestel_layout
 from webasto_sim.profiles import VESTEL_METER_CONFIGURATION, with_phases
+from webasto_sim.wire import vestel_layout
 
 from .conftest import wait_configured
 

@@ -2,27 +2,102 @@
 
 Every handler only decides the answer; anything the charger does afterwards (sending
 StatusNotifications, starting a transaction, rebooting...) is registered with
-`SimulatedCharger._after` and runs once the response is on the wire.
+`AnsweringCharger.after_reply` and runs once the response is on the wire.
+`AnsweringCharger` is all this module needs of the charger; `SimulatedCharger`
+(`charger.py`) satisfies it, and this module does not import it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 import logging
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol, cast
 
 from ocpp.routing import on as _on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
-if TYPE_CHECKING:
-    from .charger import Followup, SimulatedCharger
+# Something the charger does once the answer to a call has been sent.
+type Followup = Callable[[], Coroutine[Any, Any, None]]
 
 
 class _Connection(Protocol):
     async def send(self, text: str) -> None: ...
 
     async def recv(self) -> str: ...
+
+
+class AnsweringCharger(Protocol):
+    """The charger as the session sees it: its identity, knobs, and one method per answer."""
+
+    identity: str
+    call_timeout: float
+    log: logging.Logger
+    # Action -> status that replaces the natural answer (a test knob).
+    reply_to: dict[str, str]
+    transaction_id: int | None
+    available: bool
+    connectors: int
+
+    @property
+    def serial_number(self) -> str: ...
+
+    def after_reply(self, followup: Followup) -> None: ...
+
+    def read_configuration(
+        self, keys: list[str] | None
+    ) -> tuple[list[dict[str, Any]], list[str]]: ...
+
+    def change_configuration(self, key: str, value: str) -> str: ...
+
+    def trigger(self, message: str, connector_id: int | None) -> Followup | None: ...
+
+    def may_use(self, id_tag: str, parent: str | None, connector_id: int) -> bool: ...
+
+    async def remote_start(
+        self, id_tag: str, connector_id: int, profile: dict[str, Any] | None
+    ) -> None: ...
+
+    async def stop_transaction(self, reason: str = "Local") -> dict[str, Any] | None: ...
+
+    async def reboot(self, kind: str) -> None: ...
+
+    async def unlock(self, connector_id: int) -> None: ...
+
+    def change_availability(self, connector_id: int, kind: str) -> str: ...
+
+    def set_charging_profile(self, connector_id: int, profile: dict[str, Any]) -> str: ...
+
+    def clear_charging_profiles(
+        self,
+        profile_id: int | None,
+        connector_id: int | None,
+        purpose: str | None,
+        stack_level: int | None,
+    ) -> str: ...
+
+    async def apply_limit(self) -> None: ...
+
+    async def update_firmware(self) -> None: ...
+
+    async def upload_diagnostics(self) -> None: ...
+
+    def send_local_list(
+        self, version: int, update_type: str, entries: list[dict[str, Any]]
+    ) -> str: ...
+
+    def get_local_list_version(self) -> int: ...
+
+    def reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None = None,
+    ) -> str: ...
+
+    def cancel_reservation(self, reservation_id: int) -> str: ...
 
 
 def on[F: Callable[..., Any]](action: Action) -> Callable[[F], F]:
@@ -33,7 +108,7 @@ def on[F: Callable[..., Any]](action: Action) -> Callable[[F], F]:
 class ChargePointSession(ChargePoint):  # type: ignore[misc]
     """The ocpp ChargePoint of one websocket connection, answering on behalf of `sim`."""
 
-    def __init__(self, sim: SimulatedCharger, connection: _Connection) -> None:
+    def __init__(self, sim: AnsweringCharger, connection: _Connection) -> None:
         super().__init__(
             sim.identity,
             connection,
@@ -46,19 +121,19 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         """Apply `sim.reply_to` overrides; run `then` only if the natural answer is kept."""
         answer = self.sim.reply_to.get(action, status)
         if then is not None and answer == status:
-            self.sim._after(then)
+            self.sim.after_reply(then)
         return answer
 
     @on(Action.get_configuration)
     def on_get_configuration(
         self, key: list[str] | None = None, **_: Any
     ) -> call_result.GetConfiguration:
-        known, unknown = self.sim._read_configuration(key)
+        known, unknown = self.sim.read_configuration(key)
         return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
 
     @on(Action.change_configuration)
     def on_change_configuration(self, key: str, value: str, **_: Any) -> Any:
-        status = self.sim.reply_to.get("ChangeConfiguration") or self.sim._change_configuration(
+        status = self.sim.reply_to.get("ChangeConfiguration") or self.sim.change_configuration(
             key, value
         )
         return call_result.ChangeConfiguration(status=status)
@@ -67,7 +142,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
     def on_trigger_message(
         self, requested_message: str, connector_id: int | None = None, **_: Any
     ) -> Any:
-        followup = self.sim._trigger(requested_message, connector_id)
+        followup = self.sim.trigger(requested_message, connector_id)
         natural = "Accepted" if followup is not None else "NotImplemented"
         return call_result.TriggerMessage(status=self._answer("TriggerMessage", natural, followup))
 
@@ -85,11 +160,11 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             sim.transaction_id is None
             and sim.available
             and connector <= sim.connectors
-            and sim._may_use(id_tag, None, connector)
+            and sim.may_use(id_tag, None, connector)
         ):
 
             async def start() -> None:
-                await sim._remote_start(id_tag, connector, charging_profile)
+                await sim.remote_start(id_tag, connector, charging_profile)
 
             status = self._answer("RemoteStartTransaction", "Accepted", start)
         else:
@@ -114,7 +189,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         sim = self.sim
 
         async def reboot() -> None:
-            await sim._reboot(type)
+            await sim.reboot(type)
 
         return call_result.Reset(status=self._answer("Reset", "Accepted", reboot))
 
@@ -127,7 +202,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             )
 
         async def unlock() -> None:
-            await sim._unlock(connector_id)
+            await sim.unlock(connector_id)
 
         return call_result.UnlockConnector(
             status=self._answer("UnlockConnector", "Unlocked", unlock)
@@ -135,7 +210,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
 
     @on(Action.change_availability)
     def on_change_availability(self, connector_id: int, type: str, **_: Any) -> Any:
-        status = self.sim.reply_to.get("ChangeAvailability") or self.sim._change_availability(
+        status = self.sim.reply_to.get("ChangeAvailability") or self.sim.change_availability(
             connector_id, type
         )
         return call_result.ChangeAvailability(status=status)
@@ -145,11 +220,11 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
     ) -> Any:
         sim = self.sim
-        status = sim.reply_to.get("SetChargingProfile") or sim._set_charging_profile(
+        status = sim.reply_to.get("SetChargingProfile") or sim.set_charging_profile(
             connector_id, cs_charging_profiles
         )
         if status == "Accepted":
-            sim._after(sim._apply_limit)
+            sim.after_reply(sim.apply_limit)
         return call_result.SetChargingProfile(status=status)
 
     @on(Action.clear_charging_profile)
@@ -162,21 +237,21 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         **_: Any,
     ) -> Any:
         sim = self.sim
-        status = sim.reply_to.get("ClearChargingProfile") or sim._clear_charging_profiles(
+        status = sim.reply_to.get("ClearChargingProfile") or sim.clear_charging_profiles(
             id, connector_id, charging_profile_purpose, stack_level
         )
-        sim._after(sim._apply_limit)
+        sim.after_reply(sim.apply_limit)
         return call_result.ClearChargingProfile(status=status)
 
     @on(Action.update_firmware)
     def on_update_firmware(self, location: str, retrieve_date: str, **_: Any) -> Any:
         self.sim.log.info("firmware update from %s requested", location)
-        self.sim._after(self.sim._update_firmware)
+        self.sim.after_reply(self.sim.update_firmware)
         return call_result.UpdateFirmware()
 
     @on(Action.get_diagnostics)
     def on_get_diagnostics(self, location: str, **_: Any) -> Any:
-        self.sim._after(self.sim._upload_diagnostics)
+        self.sim.after_reply(self.sim.upload_diagnostics)
         return call_result.GetDiagnostics(file_name=f"diagnostics-{self.sim.serial_number}.log")
 
     @on(Action.data_transfer)
@@ -191,14 +266,14 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         local_authorization_list: list[dict[str, Any]] | None = None,
         **_: Any,
     ) -> Any:
-        status = self.sim.reply_to.get("SendLocalList") or self.sim._send_local_list(
+        status = self.sim.reply_to.get("SendLocalList") or self.sim.send_local_list(
             list_version, update_type, local_authorization_list or []
         )
         return call_result.SendLocalList(status=status)
 
     @on(Action.get_local_list_version)
     def on_get_local_list_version(self, **_: Any) -> Any:
-        return call_result.GetLocalListVersion(list_version=self.sim._get_local_list_version())
+        return call_result.GetLocalListVersion(list_version=self.sim.get_local_list_version())
 
     @on(Action.reserve_now)
     def on_reserve_now(
@@ -210,14 +285,14 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         parent_id_tag: str | None = None,
         **_: Any,
     ) -> Any:
-        status = self.sim.reply_to.get("ReserveNow") or self.sim._reserve_now(
+        status = self.sim.reply_to.get("ReserveNow") or self.sim.reserve_now(
             connector_id, expiry_date, id_tag, reservation_id, parent_id_tag
         )
         return call_result.ReserveNow(status=status)
 
     @on(Action.cancel_reservation)
     def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
-        status = self.sim.reply_to.get("CancelReservation") or self.sim._cancel_reservation(
+        status = self.sim.reply_to.get("CancelReservation") or self.sim.cancel_reservation(
             reservation_id
         )
         return call_result.CancelReservation(status=status)

@@ -1,12 +1,6 @@
 """Who may charge where and when: tags, shares, groups, tariffs, bookings, authorization."""
 
-from .control import (
-    BOOKING_RETENTION,
-    LOCAL_LIST_VERSION_MAX,
-    LOCAL_LIST_VERSION_MIN,
-    AccessControl,
-    validate_id_tag,
-)
+from .control import BOOKING_RETENTION, AccessControl
 from .errors import (
     MAX_ID_TAG_LENGTH,
     AccessError,
@@ -23,6 +17,7 @@ from .errors import (
     UnknownTagError,
 )
 from .models import Booking, Decision, Group, LearnMode, Member, Share, Tag
+from .policy import LOCAL_LIST_VERSION_MAX, LOCAL_LIST_VERSION_MIN, validate_id_tag
 
 __all__ = [
     "BOOKING_RETENTION",
