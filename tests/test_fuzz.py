@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 import copy
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from enum import Enum
 import functools
@@ -64,6 +64,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.json import json_bytes
 from homeassistant.util.json import json_loads
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from jsonschema.exceptions import ValidationError
 import ocpp
 from ocpp.messages import get_validator
 from ocpp.v16.enums import Action
@@ -741,6 +742,47 @@ def _short(text: str | bytes, limit: int = 300) -> str:
     return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(text)} chars)"
 
 
+def check_answer(case: Case, frame: str | bytes, replies: list[list[Any]]) -> None:
+    """One answer with the Call's UniqueId and an expected code, or none for an answer.
+
+    ``replies`` is what came back for the frame. Also used by ``scripts/robustness``.
+    """
+    fail = wrong_answer(case.kind)
+    shown = f"{case.why}: {_short(frame)}"
+    if not case.expect:
+        if replies:
+            raise fail(f"{shown} was answered: {replies}")
+        return
+    if len(replies) != 1:
+        raise fail(f"{shown} got {len(replies)} answers: {replies}")
+    reply = replies[0]
+    if len(reply) < 3 or not isinstance(reply[1], str):
+        raise fail(f"{shown}: not an OCPP answer: {reply}")
+    if case.uid is not None and reply[1] != case.uid:
+        raise fail(f"{shown}: answer for UniqueId {reply[1]!r}: {reply}")
+    if reply[0] == 3:
+        if RESULT not in case.expect:
+            raise fail(
+                f"{shown} was accepted (CallResult {reply[2]}); "
+                f"expected CallError {' or '.join(sorted(case.expect))}"
+            )
+        assert case.action is not None
+        try:
+            RESPONSE_VALIDATORS[case.action].validate(reply[2])
+        except ValidationError as err:
+            raise fail(f"{shown}: CallResult {reply[2]} breaks the schema: {err.message}") from None
+        return
+    if reply[0] != 4 or len(reply) != 5:
+        raise fail(f"{shown}: not a CallResult or [4, id, code, text, details]: {reply}")
+    if not isinstance(reply[3], str) or not isinstance(reply[4], dict):
+        raise fail(f"{shown}: CallError with a bad description or details: {reply}")
+    if reply[2] not in case.expect:
+        raise fail(
+            f"{shown} got CallError {reply[2]} ({reply[3]}); "
+            f"expected {' or '.join(sorted(case.expect))}"
+        )
+
+
 @functools.cache
 def wrong_answer(kind: str) -> type[AssertionError]:
     """The failure of a wrong answer to one kind of frame (hypothesis reports each separately:
@@ -783,6 +825,8 @@ class Fuzzer:
     mark: int = 0
     # The frame of the example, for the failure messages of the checks after it.
     after: str = ""
+    # Transactions the example started or used (their archived sessions are checked).
+    touched: set[int] = field(default_factory=set)
     _probes: Iterator[int] = field(default_factory=itertools.count)
 
     def __repr__(self) -> str:
@@ -810,6 +854,7 @@ class Fuzzer:
             setattr(self.charger, name, copy.deepcopy(value))
         await self.exchange(None)
         self.mark = len(self.log.records)
+        self.touched = set()
 
     async def send(self, frame: str | bytes) -> None:
         if isinstance(frame, bytes):
@@ -850,41 +895,22 @@ class Fuzzer:
             replies.append(reply)
 
     def check_answer(self, case: Case, frame: str | bytes, replies: list[list[Any]]) -> None:
-        """One answer with the Call's UniqueId and an expected code (none for answers)."""
-        fail = wrong_answer(case.kind)
-        shown = f"{case.why}: {_short(frame)}"
-        if not case.expect:
-            if replies:
-                raise fail(f"{shown} was answered: {replies}")
-            return
-        if len(replies) != 1:
-            raise fail(f"{shown} got {len(replies)} answers: {replies}")
-        reply = replies[0]
-        if not isinstance(reply[1], str) or (case.uid is not None and reply[1] != case.uid):
-            raise fail(f"{shown}: answer for UniqueId {reply[1]!r}: {reply}")
-        if reply[0] == 3:
-            if RESULT not in case.expect:
-                raise fail(
-                    f"{shown} was accepted (CallResult {reply[2]}); "
-                    f"expected CallError {' or '.join(sorted(case.expect))}"
-                )
-            assert case.action is not None
-            RESPONSE_VALIDATORS[case.action].validate(reply[2])
-            return
-        if reply[0] != 4 or len(reply) != 5:
-            raise fail(f"{shown}: not a CallResult or [4, id, code, text, details]: {reply}")
-        if not isinstance(reply[3], str) or not isinstance(reply[4], dict):
-            raise fail(f"{shown}: CallError with a bad description or details: {reply}")
-        if reply[2] not in case.expect:
-            raise fail(
-                f"{shown} got CallError {reply[2]} ({reply[3]}); "
-                f"expected {' or '.join(sorted(case.expect))}"
-            )
+        """See :func:`check_answer`."""
+        check_answer(case, frame, replies)
 
     async def check_after(self) -> None:
-        """No error logged, and a state that is finite, saves and loads."""
+        """Nothing logged as an error; the state and the archive finite, the state loadable."""
         await self.entry.runtime_data.owner.recorder.async_flush()
         await self.hass.async_block_till_done()
+        self.check_log()
+        try:
+            await check_state(self.charger)
+        except AssertionError as err:
+            raise AssertionError(f"after {self.after}: {err}") from None
+        await self.check_archive()
+
+    def check_log(self) -> None:
+        """No record at ERROR or with a traceback since the example began."""
         bad = [
             r
             for r in self.log.records[self.mark :]
@@ -899,10 +925,22 @@ class Fuzzer:
             )
             for r in bad
         )
-        try:
-            await check_state(self.charger)
-        except AssertionError as err:
-            raise AssertionError(f"after {self.after}: {err}") from None
+
+    async def check_archive(self) -> None:
+        """The archived sessions the example touched hold finite numbers (their energy and
+        cost feed the energy sensors and the totals)."""
+        charger = self.charger
+        ids = self.touched | set(charger.transactions)
+        if charger.last_transaction is not None:
+            ids.add(charger.last_transaction.transaction_id)
+        ledger = self.entry.runtime_data.owner.ledger
+        for transaction_id in sorted(ids):
+            if not INT64[0] <= transaction_id <= INT64[1]:
+                continue  # not archived: reported by the state check
+            record = await ledger.get_session(transaction_id)
+            if record is not None:
+                problems = list(non_finite(asdict(record), f"archive/{transaction_id}"))
+                assert not problems, f"after {self.after}: not finite: " + ", ".join(problems)
 
     async def start_transaction(self) -> int:
         """A session on connector 1 started now (for frames about a running transaction)."""
@@ -915,6 +953,7 @@ class Fuzzer:
         replies = await self.exchange(encode([2, "start", "StartTransaction", payload]))
         assert replies and replies[0][0] == 3, f"StartTransaction refused: {replies}"
         transaction_id: int = replies[0][2]["transactionId"]
+        self.touched.add(transaction_id)
         return transaction_id
 
     async def archived(self, transaction_id: int) -> Any:
@@ -1026,6 +1065,12 @@ async def action_example(fuzz: Fuzzer, action: str, data: st.DataObject) -> None
     await fuzz.reset()
     case = data.draw(action_cases(action), label="case")
     binary = data.draw(st.integers(0, 4), label="binary?") == 0
+    await run_case(fuzz, case, binary)
+
+
+async def run_case(fuzz: Fuzzer, case: Case, binary: bool = False) -> None:
+    """Send a frame of an action and check every property after it."""
+    action = case.action
     tx = None
     if action in ("StopTransaction", "MeterValues"):
         tx = await fuzz.start_transaction()
@@ -1035,6 +1080,8 @@ async def action_example(fuzz: Fuzzer, action: str, data: st.DataObject) -> None
     fuzz.check_answer(case, frame, replies)
     fuzz.after = f"{case.why}: {_short(frame)}"
     accepted = replies[0][0] == 3
+    if action == "StartTransaction" and accepted:
+        fuzz.touched.add(replies[0][2]["transactionId"])
     await fuzz.check_after()
 
     payload = case.payload if isinstance(case.payload, dict) else {}
@@ -1058,6 +1105,94 @@ async def action_example(fuzz: Fuzzer, action: str, data: st.DataObject) -> None
         await fuzz.meter_values_now(len(fuzz.log.records))
     if action in ("StatusNotification", "MeterValues"):
         await fuzz.check_after()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _status(timestamp: str | None = None, connector: Any = 1) -> dict[str, Any]:
+    return {
+        "connectorId": connector,
+        "errorCode": "NoError",
+        "status": "Charging",
+        "timestamp": timestamp or _now(),
+    }
+
+
+def _meter(
+    value: str,
+    unit: str = "Wh",
+    measurand: str = "Energy.Active.Import.Register",
+    timestamp: str | None = None,
+    connector: Any = 1,
+) -> dict[str, Any]:
+    moment = timestamp or _now()
+    sample = {"value": value, "unit": unit, "measurand": measurand}
+    return {
+        "connectorId": connector,
+        "transactionId": RUNNING_TX,
+        "meterValue": [{"timestamp": moment, "sampledValue": [sample]}],
+    }
+
+
+def _start(timestamp: str | None = None, **fields: Any) -> dict[str, Any]:
+    moment = timestamp or _now()
+    return {"connectorId": 1, "idTag": "KNOWN", "meterStart": 10, "timestamp": moment, **fields}
+
+
+def _stop(timestamp: str | None = None, **fields: Any) -> dict[str, Any]:
+    moment = timestamp or _now()
+    return {"transactionId": RUNNING_TX, "meterStop": 20, "timestamp": moment, **fields}
+
+
+# The hostile frames the reliability issue names: always tried, whatever hypothesis draws.
+KNOWN_FRAMES = {
+    "1e309 in an energy register": ("MeterValues", _meter("1e309"), {PROPERTY}),
+    "NaN as power": ("MeterValues", _meter("NaN", "W", "Power.Active.Import"), {PROPERTY}),
+    "nan as voltage": ("MeterValues", _meter("nan", "V", "Voltage"), {PROPERTY}),
+    "1e306 kWh": ("MeterValues", _meter("1e306", "kWh"), {RESULT, PROPERTY}),
+    "connectorId 1.0": ("StatusNotification", _status(None, Raw("1.0")), {TYPE}),
+    "meterStart 1e20": ("StartTransaction", _start(meterStart=Raw("1e20")), {TYPE, PROPERTY}),
+    "connectorId 2**64": (
+        "StartTransaction",
+        _start(connectorId=Raw(str(2**64))),
+        {TYPE, PROPERTY},
+    ),
+    "connectorId 2**63": ("MeterValues", _meter("5", connector=Raw(str(2**63))), {TYPE, PROPERTY}),
+    "transactionId 2**64": (
+        "StopTransaction",
+        _stop(transactionId=Raw(str(2**64))),
+        {TYPE, PROPERTY},
+    ),
+    "status dated 9999 -01:00": (
+        "StatusNotification",
+        _status("9999-12-31T23:59:59-01:00"),
+        {RESULT},
+    ),
+    "status dated year 1": ("StatusNotification", _status("0001-01-01T00:00:00Z", 0), {RESULT}),
+    "status dated 2099": ("StatusNotification", _status("2099-01-01T00:00:00Z"), {RESULT}),
+    "meter values dated 2099": (
+        "MeterValues",
+        _meter("2000", timestamp="2099-01-01T00:00:00Z"),
+        {RESULT},
+    ),
+    "stop dated 9999 -01:00": ("StopTransaction", _stop("9999-12-31T23:59:59-01:00"), {RESULT}),
+    "start dated 9999-12-31T23:59:59.999Z": (
+        "StartTransaction",
+        _start("9999-12-31T23:59:59.999Z"),
+        {RESULT},
+    ),
+    "start dated year 1": ("StartTransaction", _start("0001-01-01T00:00:00Z"), {RESULT}),
+}
+
+
+@pytest.mark.parametrize("name", list(KNOWN_FRAMES))
+async def test_known_hostile_frames(fuzz: Fuzzer, name: str) -> None:
+    """The frames of the reliability issue, with the same properties as the fuzzed ones."""
+    action, payload, expect = KNOWN_FRAMES[name]
+    await fuzz.reset()
+    await run_case(fuzz, Case(name, payload, action, expect=frozenset(expect), kind=name))
 
 
 @FUZZ_SETTINGS
