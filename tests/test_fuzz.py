@@ -22,13 +22,17 @@ Properties, after every frame:
 * nothing is logged at ERROR or with a traceback (Home Assistant's loggers included);
 * the charger's state stays finite (no inf/NaN, integers within 64 bits), survives a round
   trip through Home Assistant's JSON encoder unchanged and loads again into a charger that
-  saves the same state; what a CallResult acknowledged (a started or stopped session) is in the
-  session archive;
-* a frame dated absurdly (year 1, 2099, 9999 with an offset, 1970) does not block later data:
-  a StatusNotification or MeterValues dated now that follows it is applied.
+  saves the same state; the archived sessions the frame touched are finite too; what a
+  CallResult acknowledged (a started or stopped session) is in the session archive;
+* a frame dated absurdly (year 1, 2099, 9999 with an offset, 1970) or by a clock 10 minutes
+  ahead does not block later data: a StatusNotification or MeterValues dated now that follows
+  it is applied (live messages follow arrival order).
 
-A separate, deterministic test checks the log rule: repeating one hostile frame logs at most
-one line (one cause, one charger, well within a minute).
+The hostile frames the reliability issue names are also tried one by one
+(``test_known_hostile_frames``), whatever hypothesis draws. A deterministic test checks the log
+rule: repeating one hostile frame logs at most one line (one cause, one charger, well within a
+minute). ``scripts/robustness`` sends 12,000 frames of these generators to a server in another
+process and uses :func:`check_answer`.
 
 How hypothesis runs here: pytest-asyncio (0.26 on the floor suite, 1.x on the newest) knows
 ``@given`` on an ``async def`` test and runs each example as a coroutine on the test's event
@@ -40,7 +44,9 @@ report the wrong frame), every example first restores the charger's in-memory st
 snapshot taken before the first example (:meth:`Fuzzer.reset`). Examples are drawn inside the
 test with ``st.data()`` (no ``.example()``). ``derandomize=True`` and ``database=None`` make
 runs reproducible in CI, ``deadline=None`` avoids timing flakiness on a loaded machine, and
-``max_examples`` keeps the whole file well under 60 s on 2 cores.
+``max_examples`` keeps the whole file well under 60 s on 2 cores. A wrong answer raises an
+exception type of its own per kind of frame (:func:`wrong_answer`), so that hypothesis reports
+each kind as a separate bug; the explain phase is off (it replays a failure hundreds of times).
 """
 
 from __future__ import annotations
