@@ -68,17 +68,19 @@ HOSTILE: list[Any] = [
     pytest.param(_mv({"value": "1e13", **REGISTER}), "PropertyConstraintViolation", id="1e13"),
     pytest.param(
         _mv({"value": "NaN", "measurand": "Power.Active.Import"}),
-        "TypeConstraintViolation",
+        "PropertyConstraintViolation",
         id="NaN-power",
     ),
     pytest.param(
         _mv({"value": "nan", "measurand": "Voltage", "phase": "L1-N"}),
-        "TypeConstraintViolation",
+        "PropertyConstraintViolation",
         id="nan-voltage",
     ),
-    pytest.param(_mv({"value": "Infinity", **REGISTER}), "TypeConstraintViolation", id="Infinity"),
-    pytest.param(_mv({"value": "", **REGISTER}), "TypeConstraintViolation", id="empty"),
-    pytest.param(_mv({"value": "0x10", **REGISTER}), "TypeConstraintViolation", id="hex"),
+    pytest.param(
+        _mv({"value": "Infinity", **REGISTER}), "PropertyConstraintViolation", id="Infinity"
+    ),
+    pytest.param(_mv({"value": "", **REGISTER}), "PropertyConstraintViolation", id="empty"),
+    pytest.param(_mv({"value": "0x10", **REGISTER}), "PropertyConstraintViolation", id="hex"),
     pytest.param(
         {
             "transactionId": 1,
@@ -86,7 +88,7 @@ HOSTILE: list[Any] = [
             "timestamp": NOW,
             "transactionData": [{"timestamp": NOW, "sampledValue": [{"value": "inf"}]}],
         },
-        "TypeConstraintViolation",
+        "PropertyConstraintViolation",
         id="stop-data-inf",
     ),
     # Integers: an integral float is not one, nor is anything beyond 64 bits.

@@ -32,6 +32,7 @@ from ..models import (
     Measurements,
     Transaction,
 )
+from ..ratelog import RateLimitedLog
 from ..storage import StateStore
 from ..timeutil import (
     ArrivalTime,
@@ -136,6 +137,9 @@ class Charger:
         self._store = store
         self._allocator = allocator
         self._logger = logger or _LOGGER
+        # What a charger's frames cause (an unknown transaction, a lost stop): one line per
+        # cause a minute, however often the charger sends it.
+        self._frame_log = RateLimitedLog(self._logger)
         self._listeners: Callbacks[[]] = Callbacks(self._logger, f"{identity}: a listener")
         self._call_observers: Callbacks[[str, dict[str, Any], dict[str, Any]]] = Callbacks(
             self._logger, f"{identity}: a call observer"
@@ -554,7 +558,10 @@ class Charger:
                 return {"transactionId": old.transaction_id, "idTagInfo": id_tag_info}
         for old in [t for t in self.transactions.values() if t.connector_id == connector_id]:
             # The charger started again without stopping: close the lost one.
-            self._logger.warning(
+            self._frame_log.log(
+                logging.WARNING,
+                "transaction never stopped",
+                self.identity,
                 "%s: transaction %s was never stopped; closing it",
                 self.identity,
                 old.transaction_id,
@@ -608,8 +615,13 @@ class Charger:
         meter_stop = float(payload["meterStop"])
         tx = self.transactions.get(transaction_id)
         if tx is None:
-            self._logger.warning(
-                "%s: StopTransaction for unknown transaction %s", self.identity, transaction_id
+            self._frame_log.log(
+                logging.WARNING,
+                "unknown transaction",
+                self.identity,
+                "%s: StopTransaction for unknown transaction %s",
+                self.identity,
+                transaction_id,
             )
         else:
             tx.stop_id_tag = payload.get("idTag")

@@ -227,8 +227,11 @@ def _check_sampled_values(meter_values: Any, path: str) -> None:
             value = sample.get("value")
             where = f"{path}[{i}].sampledValue[{j}].value"
             if not isinstance(value, str) or not _DECIMAL_RE.match(value):
+                # The field is a string (right type); OCPP 1.6 says a Raw value is a decimal
+                # number, so other text is an invalid value.
                 raise SchemaError(
-                    "TypeConstraintViolation", f"{where} must be a decimal number, not {value!r}"
+                    "PropertyConstraintViolation",
+                    f"{where} must be a decimal number, not {value!r}",
                 )
             number = float(value)
             if not math.isfinite(number) or abs(number) > MAX_SAMPLED_VALUE:
