@@ -138,7 +138,7 @@ async def test_unusual_messages(
         {"connectorId": 1, "meterValue": [{"timestamp": iso_utc(now), "sampledValue": unreadable}]},
         "x-5a",
     )
-    assert refused[:3] == [4, "x-5a", "TypeConstraintViolation"]
+    assert refused[:3] == [4, "x-5a", "PropertyConstraintViolation"]
     assert charger.measurements.soc is None
     await _raw(
         online_sim,
