@@ -9,6 +9,9 @@
 #                     Python >= 3.14.2, which scripts/_python314.sh finds or assembles once from
 #                     Debian's binary packages; scripts/check_ha_versions tells whether a newer
 #                     Home Assistant exists)
+#   demo-newest       .venv-demo-newest  requirements_demo_newest.txt  (only scripts/demo and
+#                     scripts/screenshots --ha newest: Home Assistant 2026.11.0 itself, without
+#                     the test stack; the same Python >= 3.14.2)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WCC_HA="${WCC_HA:-2025.4}"
@@ -21,8 +24,12 @@ case "$WCC_HA" in
         REQUIREMENTS="$ROOT/requirements_test_newest.txt"
         VENV="${WCC_VENV:-$ROOT/.venv-newest}"
         ;;
+    demo-newest)
+        REQUIREMENTS="$ROOT/requirements_demo_newest.txt"
+        VENV="${WCC_VENV:-$ROOT/.venv-demo-newest}"
+        ;;
     *)
-        echo "error: WCC_HA (or --ha) must be 2025.4 or newest, not '$WCC_HA'" >&2
+        echo "error: WCC_HA (or --ha) must be 2025.4, newest or demo-newest, not '$WCC_HA'" >&2
         exit 2
         ;;
 esac
@@ -51,13 +58,13 @@ find_python313() {
 # The newest Home Assistant (2026.3 on) refuses Python < 3.14.2: a venv made with an older one
 # (e.g. the Python 3.13 that older pins of this suite used), or whose Python no longer runs (its
 # interpreter was removed or moved), is remade.
-if [ "$WCC_HA" = newest ] && [ -e "$VENV/bin/python" ] \
+if [ "$WCC_HA" != 2025.4 ] && [ -e "$VENV/bin/python" ] \
     && ! "$VENV/bin/python" -c 'import sys; assert sys.version_info >= (3, 14, 2)' 2>/dev/null; then
     echo "Removing $VENV: its Python is older than 3.14.2 (or does not run)"
     rm -rf "$VENV"
 fi
 if [ ! -x "$VENV/bin/python" ]; then
-    if [ "$WCC_HA" = newest ]; then
+    if [ "$WCC_HA" != 2025.4 ]; then
         # Prints only the interpreter's path on stdout; exits non-zero with its own message.
         BASE_PY="$(bash "$ROOT/scripts/_python314.sh")"
     elif ! BASE_PY="$(find_python313)"; then

@@ -70,13 +70,22 @@ config:
 history:
 logbook:
 energy:
-http:
-  server_port: {ha_port}
-logger:
+{http}logger:
   default: warning
   logs:
     custom_components.webasto_chargeconnect: info
 """
+# scripts/demo --ha: 2025.4 runs in .venv (WCC_HA=2025.4), newest in .venv-demo-newest
+# (WCC_HA=demo-newest); scripts/demo chooses the venv, this only names it.
+HA_CHOICES = ("2025.4", "newest")
+# Where the HTTP port goes: configuration.yaml on Home Assistant that reads http: from YAML
+# (2025.4); newer ones keep it in .storage/http (see store_http_port).
+HTTP_YAML = "http:\n  server_port: {ha_port}\n"
+HTTP_STORED = "# http: the web port is in .storage/http (scripts/demo sets it before every start)\n"
+# Newer Home Assistant opens its own generated Overview ("home"); the demo's dashboard is then
+# a dashboard of its own, made the default one.
+DEMO_DASHBOARD_URL = "webasto-charger"
+DEMO_DASHBOARD_TITLE = "Charger"
 START_TIMEOUT = 300.0
 SIM_STOP_TIMEOUT = 20.0
 HA_STOP_TIMEOUT = 120.0
@@ -123,6 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
             "Webasto NEXT that charges. Home Assistant is onboarded for you (login demo / "
             "demo); its configuration lives in demo_config/ (git-ignored) and is reused on "
             "the next run. Ctrl-C stops everything."
+        ),
+    )
+    parser.add_argument(
+        "--ha",
+        choices=HA_CHOICES,
+        default=HA_CHOICES[1] if os.environ.get("WCC_HA") == "demo-newest" else HA_CHOICES[0],
+        help=(
+            "the Home Assistant to run (env WCC_HA): 2025.4 = Home Assistant 2025.4.4 in .venv"
+            " (default), newest = Home Assistant 2026.11.0 in .venv-demo-newest; scripts/demo"
+            " picks the venv from it before this starts"
         ),
     )
     parser.add_argument(
@@ -189,6 +208,19 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def shown_python() -> str:
+    """This venv's python, relative to the repository when it is inside it."""
+    python = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        return str(python.parent.resolve().relative_to(ROOT) / python.name)
+    return str(python)
+
+
+def versions() -> str:
+    """E.g. 'Home Assistant 2026.11.0 on Python 3.14.8'."""
+    return f"Home Assistant {ha_version()} on Python {sys.version.split()[0]}"
+
+
 class _Run:
     """When this run started Home Assistant (older log files are from earlier runs)."""
 
@@ -243,7 +275,8 @@ def running_demo_pid() -> int | None:
 def prepare_config(ha_port: int) -> None:
     """demo_config/: configuration.yaml and the custom_components symlink."""
     CONFIG_DIR.mkdir(exist_ok=True)
-    (CONFIG_DIR / "configuration.yaml").write_text(CONFIGURATION_YAML.format(ha_port=ha_port))
+    http = HTTP_STORED if http_settings_stored() else HTTP_YAML.format(ha_port=ha_port)
+    (CONFIG_DIR / "configuration.yaml").write_text(CONFIGURATION_YAML.format(http=http))
     custom = CONFIG_DIR / "custom_components"
     custom.mkdir(exist_ok=True)
     link = custom / "webasto_chargeconnect"
@@ -255,6 +288,69 @@ def prepare_config(ha_port: int) -> None:
     elif link.exists():
         raise DemoError(f"{link.relative_to(ROOT)} exists and is not a symlink; use --reset")
     link.symlink_to(target, target_is_directory=True)
+
+
+def ha_version() -> str:
+    """The Home Assistant in this venv, e.g. '2026.11.0'."""
+    from homeassistant.const import __version__
+
+    return __version__
+
+
+def check_config_version() -> None:
+    """Refuse a demo_config/ that a newer Home Assistant has used: its storage (registries,
+    auth, HTTP settings) and database are in formats an older one cannot read."""
+    from packaging.version import InvalidVersion, Version
+
+    last = load_state().get("ha_version")
+    if not isinstance(last, str):
+        return
+    with contextlib.suppress(InvalidVersion):
+        if Version(last) > Version(ha_version()):
+            raise DemoError(
+                f"{CONFIG_DIR.relative_to(ROOT)}/ was last used by Home Assistant {last}, which is"
+                f" newer than this one ({ha_version()}) and stores its data in formats this one"
+                " cannot read. Start over with --reset (deletes it), or use the same --ha."
+            )
+
+
+def http_settings_stored() -> bool:
+    """True when Home Assistant keeps its HTTP settings in .storage/http (2026.x).
+
+    Such a Home Assistant reads http: from configuration.yaml only once, as a trial that it
+    reverts (restarting on port 8123) unless confirmed within 5 minutes in the UI, and
+    ignores it afterwards with a repair issue; so the demo stores the port itself.
+    """
+    try:
+        from homeassistant.components.http.config import HTTPConfigStore
+    except ImportError:
+        return False
+    return hasattr(HTTPConfigStore, "async_migrate_yaml")
+
+
+async def store_http_port(ha_port: int) -> None:
+    """Make the HTTP port the confirmed (stable) one in .storage/http, with Home Assistant's own
+    store, while it is stopped; the rest of the stored HTTP settings stays as it is."""
+    from homeassistant.components.http.config import HTTP_STORAGE_SCHEMA, HTTPConfigStore
+    from homeassistant.core import HomeAssistant
+
+    hass = HomeAssistant(str(CONFIG_DIR))
+    try:
+        store = HTTPConfigStore(hass)
+        await store.async_load()
+        settings = {
+            key: value
+            for key, value in store.stable.items()
+            if key not in ("created_at", "error", "error_message")
+        }
+        if settings.get("server_port") != ha_port or store.pending is not None:
+            await store.async_set_pending(HTTP_STORAGE_SCHEMA({**settings, "server_port": ha_port}))
+            if store.pending is not None:
+                await store.async_promote_pending()
+        if not store.yaml_migration_done:
+            await store.async_mark_yaml_migration_done()
+    finally:
+        await hass.async_stop(force=True)
 
 
 def install_missing_requirements() -> None:
@@ -279,6 +375,11 @@ def install_missing_requirements() -> None:
         manifest = json.loads(manifest_path.read_text())
         todo.extend(manifest.get("dependencies", []))
         missing += [req for req in manifest.get("requirements", []) if not is_installed(req)]
+    # The login's default second-factor module (TOTP, configured even when unused) has
+    # requirements of its own, which Home Assistant would otherwise install while it boots.
+    from homeassistant.auth.mfa_modules import totp
+
+    missing += [req for req in getattr(totp, "REQUIREMENTS", []) if not is_installed(req)]
     if not missing:
         return
     say(f"Installing what Home Assistant needs for the demo (once): {', '.join(missing)}")
@@ -322,11 +423,22 @@ async def onboard_offline() -> None:
         OnboardingStorage,
     )
     from homeassistant.components.onboarding.const import STEPS
+    from homeassistant.config_entries import ConfigEntries
     from homeassistant.core import HomeAssistant
+    from homeassistant.helpers import device_registry as dr, entity_registry as er
 
     hass = HomeAssistant(str(CONFIG_DIR))
     try:
         await hass.config.async_load()
+        # The auth store looks up the device and entity registries (permissions), so they
+        # are loaded first, as `hass --script auth` does. Newer Home Assistant (2026.10 and
+        # 2026.11 at least) needs the device registry set up explicitly, and its load waits
+        # for the config entries; 2025.4 creates it on first use.
+        if hasattr(dr, "async_setup"):
+            hass.config_entries = ConfigEntries(hass, {})
+            await hass.config_entries.async_initialize()
+            dr.async_setup(hass)
+        await asyncio.gather(dr.async_load(hass), er.async_load(hass))
         hass.auth = await ha_auth.auth_manager_from_config(hass, [{"type": "homeassistant"}], [])
         provider = hass.auth.auth_providers[0]
         assert isinstance(provider, HassAuthProvider)
@@ -704,8 +816,44 @@ def dashboard_entities(config: Any) -> set[str]:
     return found
 
 
+async def dashboard_url_path(api: HomeAssistantApi) -> str | None:
+    """Where the demo's dashboard lives: None is the default dashboard, the Overview, on a Home
+    Assistant that opens it first (2025.4); DEMO_DASHBOARD_URL on newer ones (2026.11), whose
+    Overview is a generated dashboard of their own (the "home" panel) and whose frontend only
+    shows the old default dashboard once Home Assistant has migrated it to a dashboard entry."""
+    (panels,) = await api.ws({"type": "get_panels"})
+    return DEMO_DASHBOARD_URL if "home" in panels else None
+
+
+async def create_dashboard(api: HomeAssistantApi, url_path: str) -> None:
+    """The demo's own dashboard (once), and the one Home Assistant opens first unless
+    another default was chosen."""
+    (dashboards,) = await api.ws({"type": "lovelace/dashboards/list"})
+    if not any(item.get("url_path") == url_path for item in dashboards):
+        await api.ws(
+            {
+                "type": "lovelace/dashboards/create",
+                "url_path": url_path,
+                "title": DEMO_DASHBOARD_TITLE,
+                "icon": "mdi:ev-station",
+                "show_in_sidebar": True,
+                "require_admin": False,
+            }
+        )
+    (core,) = await api.ws({"type": "frontend/get_system_data", "key": "core"})
+    settings = (core or {}).get("value") or {}
+    if settings.get("default_panel") is None:
+        await api.ws(
+            {
+                "type": "frontend/set_system_data",
+                "key": "core",
+                "value": {**settings, "default_panel": url_path},
+            }
+        )
+
+
 async def set_up_dashboard(api: HomeAssistantApi, state: dict[str, Any]) -> None:
-    """Write the Overview unless the user edited the one the demo wrote before."""
+    """Write the demo's dashboard unless the user edited the one the demo wrote before."""
     ids = await entity_ids(api)
     wanted = dashboard()
     known = set(ids.values())
@@ -718,15 +866,19 @@ async def set_up_dashboard(api: HomeAssistantApi, state: dict[str, Any]) -> None
             f"warning: {DASHBOARD_YAML.relative_to(ROOT)} names entities the charger does not"
             f" have: {', '.join(missing)}"
         )
+    url_path = await dashboard_url_path(api)
+    where = {"url_path": url_path} if url_path else {}
+    if url_path:
+        await create_dashboard(api, url_path)
     try:
-        (current,) = await api.ws({"type": "lovelace/config", "force": False})
+        (current,) = await api.ws({"type": "lovelace/config", "force": False, **where})
     except WsError as err:
         if err.code != "config_not_found":
             raise
         current = None
     if current is None or current == state.get("dashboard"):
         if current != wanted:
-            await api.ws({"type": "lovelace/config/save", "config": wanted})
+            await api.ws({"type": "lovelace/config/save", "config": wanted, **where})
         state["dashboard"] = wanted
         save_state(state)
     # The Energy dashboard: the charger as an individual device.
@@ -805,16 +957,21 @@ class Demo:
 
     async def run(self) -> None:
         args = self.args
+        state = load_state()
+        # Before Home Assistant's code writes anything (check_config_version() on the next run).
+        state["ha_version"] = ha_version()
+        save_state(state)
         onboarded = is_onboarded()
         if not onboarded:
             say("Onboarding Home Assistant (owner demo / demo, Amsterdam, metric, EUR)")
             await onboard_offline()
-        state = load_state()
+        if http_settings_stored():
+            await store_http_port(args.ha_port)
         password = state.get("charger_password") or secrets.token_urlsafe(12)
         hass_bin = Path(sys.executable).parent / "hass"
         if not hass_bin.exists():
             raise DemoError(f"{hass_bin} is missing: is homeassistant installed in the venv?")
-        say(f"Starting Home Assistant on port {args.ha_port} (log: {HA_LOG.relative_to(ROOT)})")
+        say(f"Starting {versions()} on port {args.ha_port} (log: {HA_LOG.relative_to(ROOT)})")
         _Run.ha_started = time.time()
         with HA_CONSOLE_LOG.open("w") as console:
             self.hass = await spawn(
@@ -861,8 +1018,8 @@ class Demo:
                 ocpp_url,
                 "--identity",
                 IDENTITY,
-                "--password",
-                password,
+                # One argument: a generated password may start with "-".
+                f"--password={password}",
                 "--profile",
                 "next",
                 "--meter-interval",
@@ -915,8 +1072,8 @@ class Demo:
             say()
             say("  No simulator: the charger shows 'offline'. Simulate one with:")
             say(
-                f"    .venv/bin/python -m webasto_sim ws://127.0.0.1:{args.ocpp_port}/ocpp"
-                f" --identity {IDENTITY} --password {password}"
+                f"    {shown_python()} -m webasto_sim ws://127.0.0.1:{args.ocpp_port}/ocpp"
+                f" --identity {IDENTITY} --password={password}"
             )
         say()
         say(f"  Config and logs: {CONFIG_DIR.relative_to(ROOT)}/ (--reset starts over)")
@@ -1035,6 +1192,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.reset and CONFIG_DIR.exists():
             say(f"--reset: deleting {CONFIG_DIR.relative_to(ROOT)}/")
             shutil.rmtree(CONFIG_DIR)
+        check_config_version()
         prepare_config(args.ha_port)
         install_missing_requirements()
     except DemoError as err:

@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--ha",
+        choices=demo.HA_CHOICES,
+        default=demo.build_parser().get_default("ha"),
+        help="the Home Assistant the demo runs (as scripts/demo --ha; env WCC_HA; default 2025.4)",
+    )
+    parser.add_argument(
         "--install",
         action="store_true",
         help=f"install Chromium if it is missing ({' '.join(INSTALL_COMMAND)})",
@@ -216,11 +222,18 @@ PAGE_PROBE_JS = r"""
     const box = el.getBoundingClientRect();
     return box.width > 0 && box.height > 0;
   };
+  // A text's own box: its parent may have none (a <slot>'s fallback text, display: contents).
+  const textVisible = (textNode) => {
+    const range = document.createRange();
+    range.selectNodeContents(textNode);
+    const box = range.getBoundingClientRect();
+    return box.width > 0 && box.height > 0;
+  };
   const walk = (node) => {
     if (!node) return;
     if (node.nodeType === Node.TEXT_NODE) {
       const text = node.nodeValue.trim();
-      if (text && node.parentElement && visible(node.parentElement)) texts.push(text);
+      if (text && textVisible(node)) texts.push(text);
       return;
     }
     if (node.nodeType !== Node.ELEMENT_NODE && node.nodeType !== Node.DOCUMENT_FRAGMENT_NODE) {
@@ -443,7 +456,8 @@ def free_port() -> int:
 class DemoProcess:
     """scripts/demo --reset in its own process group, its output echoed with a prefix."""
 
-    def __init__(self, ha_port: int, ocpp_port: int) -> None:
+    def __init__(self, ha: str, ha_port: int, ocpp_port: int) -> None:
+        self.ha = ha
         self.ha_port = ha_port
         self.ocpp_port = ocpp_port
         self.process: asyncio.subprocess.Process | None = None
@@ -453,6 +467,8 @@ class DemoProcess:
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             str(ROOT / "scripts" / "demo"),
+            "--ha",
+            self.ha,
             "--reset",
             "--ha-port",
             str(self.ha_port),
@@ -540,7 +556,9 @@ async def wait_until_charging(
             current = await states(api)
             status = current.get(ids.get("sensor.status", ""), {}).get("state")
             power = number(current.get(ids.get("sensor.power", "")))
-            (dashboard,) = await api.ws({"type": "lovelace/config", "force": False})
+            url_path = await demo.dashboard_url_path(api)
+            where = {"url_path": url_path} if url_path else {}
+            (dashboard,) = await api.ws({"type": "lovelace/config", "force": False, **where})
             if status == "charging" and (power or 0) > 0 and dashboard == wanted:
                 return ids
         except (aiohttp.ClientError, OSError, demo.DemoError):
@@ -599,13 +617,16 @@ async def run(args: argparse.Namespace, chromium: str, workdir: Path) -> None:
     ocpp_port = free_port()
     while ocpp_port == ha_port:
         ocpp_port = free_port()
-    process = DemoProcess(ha_port, ocpp_port)
+    process = DemoProcess(args.ha, ha_port, ocpp_port)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         api = demo.HomeAssistantApi(session, ha_port)
         browser_login = demo.HomeAssistantApi(session, ha_port)
         browser = Browser(chromium, workdir, session)
         try:
-            say(f"Starting scripts/demo --reset (Home Assistant on {ha_port}, OCPP {ocpp_port})")
+            say(
+                f"Starting scripts/demo --ha {args.ha} --reset"
+                f" (Home Assistant on {ha_port}, OCPP {ocpp_port})"
+            )
             await process.start()
             ids = await wait_until_charging(api, process, args.timeout)
             say(f"The charger charges; letting it charge for {args.charge_seconds:g} s")
@@ -640,7 +661,8 @@ async def run(args: argparse.Namespace, chromium: str, workdir: Path) -> None:
 
             # The dashboard: grow the viewport to show every card (up to --max-height).
             await set_viewport(cdp, args.width, args.height)
-            await cdp.send("Page.navigate", url=f"{origin}/lovelace/charger")
+            url_path = await demo.dashboard_url_path(api) or "lovelace"
+            await cdp.send("Page.navigate", url=f"{origin}/{url_path}/charger")
             dashboard_texts = [
                 "Charging power",
                 "Session energy",
