@@ -29,7 +29,7 @@ from custom_components.webasto_chargeconnect.chargeconnect import (
 from custom_components.webasto_chargeconnect.chargeconnect.exceptions import (
     ChargerOfflineError,
 )
-from custom_components.webasto_chargeconnect.chargeconnect.ocpp import server as server_module
+from custom_components.webasto_chargeconnect.chargeconnect.ocpp import auth as auth_module
 from custom_components.webasto_chargeconnect.chargeconnect.ocpp.server import identity_from_path
 from custom_components.webasto_chargeconnect.chargeconnect.ratelog import RateLimitedLog, printable
 from webasto_sim import SimulatedCharger, basic_auth
@@ -363,8 +363,8 @@ async def test_guesses_from_many_addresses_are_bounded(rig: Rig) -> None:
         assert checked < 30
         # The burst, then one guess per slowdown at a time per lane (two lanes), plus the few
         # allowed to wait their turn.
-        lanes = 2 * (server_module.AUTH_QUEUE + 1 + int(elapsed / 0.2))
-        assert checked <= server_module.AUTH_BURST + lanes
+        lanes = 2 * (auth_module.AUTH_QUEUE + 1 + int(elapsed / 0.2))
+        assert checked <= auth_module.AUTH_BURST + lanes
         # From the address it last authenticated from, the charger is not held up at all.
         started = loop.time()
         await sim.connect()

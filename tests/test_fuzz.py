@@ -1008,8 +1008,8 @@ class Fuzzer:
 
 async def check_state(charger: Charger) -> None:
     """The state saves through Home Assistant's encoder, comes back equal and loads again."""
-    data = charger.to_dict()
-    problems = [*non_finite(data, "state"), *non_finite(charger.as_dict(), "diagnostics")]
+    data = charger.to_storage()
+    problems = [*non_finite(data, "state"), *non_finite(charger.diagnostics(), "diagnostics")]
     assert not problems, "not finite: " + ", ".join(problems)
     try:
         encoded = json_bytes(data)
@@ -1026,7 +1026,7 @@ async def check_state(charger: Charger) -> None:
         await reloaded.async_load()
     except Exception as err:
         raise AssertionError(f"the saved state does not load: {err!r}") from None
-    again = reloaded.to_dict()
+    again = reloaded.to_storage()
     assert again == data, "the state is not the same after loading: " + ", ".join(
         f"{k}: {data[k]!r} -> {again[k]!r}" for k in data if again.get(k) != data[k]
     )

@@ -134,7 +134,7 @@ def _tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 async def _round_trip(hass: HomeAssistant, charger: Charger) -> Charger:
     """Save the charger through Home Assistant's Store and load it into a new Charger."""
-    await charger_store(hass, charger.identity).async_save(charger.to_dict())
+    await charger_store(hass, charger.identity).async_save(charger.to_storage())
     fresh = Charger(
         charger.identity,
         password=None,
@@ -157,19 +157,19 @@ async def test_hostile_numbers_get_call_errors(
     """Non-finite, non-integral and out-of-range numbers are refused at the edge."""
     charger = entry.runtime_data.charger
     await online_sim.meter_values(power_w=7000)
-    before = charger.to_dict()
+    before = charger.to_storage()
     power = charger.measurements.power_w
     await online_sim.send_raw(_frame("h-1", payload))
     reply = await online_sim.next_raw_reply()
     assert reply[:3] == [4, "h-1", code]
     # Nothing of the frame was taken; the connection is up and answers.
-    assert charger.to_dict() == before
+    assert charger.to_storage() == before
     assert charger.measurements.power_w == power
     assert math.isfinite(charger.energy.lifetime_wh)
     assert charger.online
     assert (await online_sim.heartbeat())["currentTime"]
     assert _tracebacks(caplog) == []
-    json_bytes(charger.to_dict())  # Home Assistant can write it
+    json_bytes(charger.to_storage())  # Home Assistant can write it
 
 
 async def test_state_survives_hostile_frames_through_the_store(
@@ -190,7 +190,7 @@ async def test_state_survives_hostile_frames_through_the_store(
         assert await online_sim.next_raw_reply() == [3, f"t-{n}", {}]
     await online_sim.meter_values(power_w=7000, timestamp="0001-01-01T00:00:00Z")
     fresh = await _round_trip(hass, charger)
-    assert fresh.to_dict() == charger.to_dict()
+    assert fresh.to_storage() == charger.to_storage()
     assert fresh.energy.lifetime_wh == pytest.approx(online_sim.register_wh)
     assert fresh.connector.timestamp is not None
     assert fresh.connector.timestamp.year == datetime.now(UTC).year
@@ -387,7 +387,7 @@ async def test_poisoned_state_file_loads(hass: HomeAssistant, tmp_path: Path) ->
     # The stored 2099 no longer holds readings back.
     assert charger._feed_energy(1000.0, datetime.now(UTC))
     assert charger.energy.lifetime_wh == 1000
-    json_bytes(charger.to_dict())
+    json_bytes(charger.to_storage())
 
 
 async def test_state_with_hostile_frames_loads_again_after_restart(

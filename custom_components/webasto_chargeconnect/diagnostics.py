@@ -37,7 +37,7 @@ async def async_get_config_entry_diagnostics(
             "port": data.port,
             "tls": bool(server and server.ssl_context),
         },
-        "charger": async_redact_data(data.charger.as_dict(), TO_REDACT),
+        "charger": async_redact_data(data.charger.diagnostics(), TO_REDACT),
         # The link's own snapshot carries no credentials (its URL without userinfo).
         "upstream": data.upstream.as_dict() if data.upstream is not None else None,
         "webui": (

@@ -1,7 +1,8 @@
 """OCPP 1.6J central system."""
 
 from .charger import Charger, ChargerOptions
-from .server import CentralSystem, PersistentIdAllocator, identity_from_path
+from .ids import PersistentIdAllocator
+from .server import CentralSystem, identity_from_path
 
 __all__ = [
     "CentralSystem",

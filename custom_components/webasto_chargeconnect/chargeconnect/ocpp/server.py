@@ -9,7 +9,7 @@ What a broken network or a hostile client can do is bounded here:
   waits at most ``close_timeout`` for the close handshake, then aborts the transport; a frame that
   cannot be written within ``send_timeout`` (the charger stopped reading) aborts it too. A
   replaced connection is closed in the background: the new one is served at once.
-- Password guessing is bounded per identity across all addresses (see :class:`_Gate`) without
+- Password guessing is bounded per identity across all addresses (see :mod:`.auth`) without
   ever refusing the right password from the address the charger last authenticated from.
 - Log lines about what clients send go through one :class:`RateLimitedLog`: at most one line per
   cause and charger per minute, and no tracebacks for malformed HTTP.
@@ -18,26 +18,31 @@ What a broken network or a hostile client can do is bounded here:
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-import hmac
+from collections.abc import Callable
 import logging
 import ssl
-import time
-from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
-from aiohttp.http_exceptions import HttpProcessingError
 
-from ..basic_auth import decode_basic_auth
 from ..exceptions import ServerStartError
 from ..ratelog import RateLimitedLog, printable
-from ..storage import StateStore
 from . import validation
+from .auth import PasswordGuard
 from .charger import Charger
+from .connections import (
+    GuardedServer,
+    HttpLog,
+    Link,
+    PendingConnections,
+    RecentSet,
+    cancel_heartbeat,
+    refuse,
+)
+from .ids import PersistentIdAllocator
 from .protocol import MAX_FRAME_SIZE, OcppConnection
+
+__all__ = ["SUBPROTOCOL", "CentralSystem", "PersistentIdAllocator", "identity_from_path"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,96 +51,11 @@ SUBPROTOCOL = "ocpp1.6"
 HARD_FRAME_LIMIT = 4 * 1024 * 1024
 # Longer identities are refused (400); Webasto's look like NEXT-WS123456.
 MAX_IDENTITY_LENGTH = 128
-# Wrong passwords per identity answered at once; then one more every AUTH_REFILL_SECONDS.
-AUTH_BURST = 5
-AUTH_REFILL_SECONDS = 12.0
-# Beyond the burst, attempts wait their turn (one at a time per lane); this many may wait.
-AUTH_QUEUE = 3
 # Unknown identities remembered (so the owner is told once, not per attempt), and for how long.
 UNKNOWN_REMEMBERED = 256
 UNKNOWN_FORGET_AFTER = 3600.0
 
 UnknownChargerCallback = Callable[[str, str], None]
-
-
-class PersistentIdAllocator:
-    """Transaction ids: a counter persisted before each id is handed out.
-
-    The counter is read once, under the lock every allocation takes, so no allocation
-    runs before it is read and no later read can set it back. An id the session archive
-    or a charger's saved state already holds is never handed out again: the counter
-    starts above ``highest_used()`` (the archive's highest id, consulted with the
-    counter) and above what :meth:`async_note_used` reports, with a warning when it was
-    behind (its file lost or restored from an old backup).
-    """
-
-    def __init__(
-        self,
-        store: StateStore,
-        *,
-        highest_used: Callable[[], Awaitable[int]] | None = None,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        self._store = store
-        self._highest_used = highest_used
-        self._logger = logger or _LOGGER
-        self._next = 1
-        self._lock = asyncio.Lock()
-        self._loaded = False
-
-    async def async_load(self) -> None:
-        """Read the counter (once; later calls return at once)."""
-        async with self._lock:
-            await self._load()
-
-    async def _load(self) -> None:
-        """Read the counter and the highest id in use; the caller holds the lock."""
-        if self._loaded:
-            return
-        data = await self._store.async_load()
-        if isinstance(data, dict) and isinstance(data.get("next_transaction_id"), int):
-            self._next = max(1, data["next_transaction_id"])
-        used = 0
-        if self._highest_used is not None:
-            try:
-                used = await self._highest_used()
-            except Exception as err:  # the counter alone is still the best we have
-                self._logger.warning(
-                    "Could not read the highest transaction id in use: %s; "
-                    "continuing with the saved counter",
-                    err,
-                )
-        self._loaded = True
-        await self._raise_above(used, "the session archive")
-
-    async def _raise_above(self, used: int, source: str) -> None:
-        if used < self._next:
-            return
-        self._logger.warning(
-            "The transaction id counter was behind %s (next id %s, highest id there %s); "
-            "continuing at %s so that no id is used twice",
-            source,
-            self._next,
-            used,
-            used + 1,
-        )
-        self._next = used + 1
-        await self._store.async_save({"next_transaction_id": self._next})
-
-    async def async_note_used(self, used: int, source: str) -> None:
-        """``used`` (and every id below it) is taken: never hand it out."""
-        async with self._lock:
-            await self._load()
-            await self._raise_above(used, source)
-
-    async def allocate(self) -> int:
-        """Return a new, never used transaction id."""
-        async with self._lock:
-            await self._load()
-            value = self._next
-            self._next += 1
-            await self._store.async_save({"next_transaction_id": self._next})
-            return value
 
 
 def identity_from_path(raw_path: str) -> str | None:
@@ -156,203 +76,6 @@ def identity_from_path(raw_path: str) -> str | None:
     if not identity.isprintable():
         raise ValueError("the identity contains control characters")
     return identity
-
-
-@dataclass
-class _Lane:
-    """Password attempts that wait their turn, one checked at a time."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    waiting: int = 0
-
-
-@dataclass
-class _Gate:
-    """Password attempts for one identity, from every address.
-
-    A wrong password costs a token (AUTH_BURST of them, refilled over time). With tokens left,
-    attempts are checked at once. Without, they are checked one at a time per lane, a wrong one
-    holding its lane for ``auth_slowdown`` seconds, so guesses stay bounded however many
-    addresses send them; the right password still gets in, only later. The address the charger
-    last authenticated from has a lane of its own: guesses from elsewhere never slow it down.
-    """
-
-    tokens: float
-    stamp: float
-    trusted: str | None = None
-    trusted_lane: _Lane = field(default_factory=_Lane)
-    other_lane: _Lane = field(default_factory=_Lane)
-
-    def take(self, now: float) -> bool:
-        """Take a token for an immediate check (False: none left)."""
-        self.tokens = min(AUTH_BURST, self.tokens + (now - self.stamp) / AUTH_REFILL_SECONDS)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    def refund(self) -> None:
-        """The password was right: the check costs nothing."""
-        self.tokens = min(AUTH_BURST, self.tokens + 1)
-
-    def lane(self, remote: str) -> _Lane:
-        return self.trusted_lane if self.trusted in (None, remote) else self.other_lane
-
-
-class _RecentSet:
-    """Strings seen lately: bounded in number and age."""
-
-    def __init__(self, size: int, ttl: float) -> None:
-        self._size = size
-        self._ttl = ttl
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def add(self, item: str) -> bool:
-        """Remember ``item``; True unless it was seen within the ttl."""
-        now = time.monotonic()
-        seen = self._seen.pop(item, None)
-        self._seen[item] = now if seen is None or now - seen >= self._ttl else seen
-        while len(self._seen) > self._size:
-            self._seen.popitem(last=False)
-        return seen is None or now - seen >= self._ttl
-
-    def discard(self, item: str) -> None:
-        self._seen.pop(item, None)
-
-
-class _PendingConnections:
-    """TCP connections that are not an authenticated websocket yet: bounded in time and number."""
-
-    def __init__(self, timeout: float, limit: int, log: RateLimitedLog) -> None:
-        self.timeout = timeout
-        self.limit = limit
-        self._log = log
-        self._pending: dict[web.RequestHandler, tuple[asyncio.Transport, asyncio.TimerHandle]] = {}
-
-    def opened(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
-        if len(self._pending) >= self.limit:
-            self._drop(
-                next(iter(self._pending)),
-                logging.WARNING,
-                "too many",
-                "More than %s connections without a websocket handshake; closing the oldest",
-                self.limit,
-            )
-        timer = asyncio.get_running_loop().call_later(self.timeout, self._expire, handler)
-        self._pending[handler] = (transport, timer)
-
-    def promote(self, handler: web.RequestHandler) -> bool:
-        """The connection authenticated: no deadline any more (False: it was dropped already)."""
-        entry = self._pending.pop(handler, None)
-        if entry is None:
-            return False
-        entry[1].cancel()
-        return True
-
-    def closed(self, handler: web.RequestHandler) -> None:
-        entry = self._pending.pop(handler, None)
-        if entry is not None:
-            entry[1].cancel()
-
-    def abort_all(self) -> None:
-        for handler in list(self._pending):
-            transport, timer = self._pending.pop(handler)
-            timer.cancel()
-            transport.abort()
-
-    def _expire(self, handler: web.RequestHandler) -> None:
-        self._drop(
-            handler,
-            logging.INFO,
-            "handshake timeout",
-            "Closed a connection that sent no websocket handshake within %s s",
-            self.timeout,
-        )
-
-    def _drop(
-        self, handler: web.RequestHandler, level: int, cause: str, msg: str, *args: Any
-    ) -> None:
-        transport, timer = self._pending.pop(handler)
-        timer.cancel()
-        peer = transport.get_extra_info("peername")
-        self._log.log(level, cause, "", msg + " (%s)", *args, peer[0] if peer else "?")
-        transport.abort()
-
-
-class _GuardedServer(web.Server):
-    """aiohttp's low-level server, telling the guard about every TCP connection."""
-
-    def __init__(self, handler: Any, guard: _PendingConnections, **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
-        self._guard = guard
-
-    def connection_made(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
-        super().connection_made(handler, transport)
-        self._guard.opened(handler, transport)
-
-    def connection_lost(
-        self, handler: web.RequestHandler, exc: BaseException | None = None
-    ) -> None:
-        self._guard.closed(handler)
-        super().connection_lost(handler, exc)
-
-
-class _HttpLog(logging.LoggerAdapter[logging.Logger]):
-    """aiohttp's server log: malformed requests without a traceback, everything rate limited."""
-
-    def __init__(self, log: RateLimitedLog) -> None:
-        super().__init__(log.logger, {})
-        self._rate = log
-
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info")
-        if isinstance(exc, HttpProcessingError):
-            self._rate.log(
-                logging.WARNING,
-                "bad http",
-                "",
-                "Refused a malformed HTTP request from %s: %s",
-                args[0] if args else "?",
-                printable(str(exc), 200),
-            )
-        elif level >= logging.WARNING:
-            self._rate.log(
-                level, "http error", "", str(msg), *args, exc_info=exc if exc is not None else None
-            )
-        else:
-            self.logger.log(level, msg, *args)
-
-
-class _Link:
-    """One charger websocket and the TCP transport under it."""
-
-    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport) -> None:
-        self.ws = ws
-        self.transport = transport
-
-    async def send(self, text: str, timeout: float) -> None:
-        try:
-            async with asyncio.timeout(timeout):
-                await self.ws.send_str(text)
-        except TimeoutError:
-            self.transport.abort()
-            raise ConnectionResetError(f"the charger read nothing for {timeout} s") from None
-
-    async def close(self, code: int, message: bytes, timeout: float) -> None:
-        """Close handshake, at most ``timeout`` seconds; then the transport is aborted."""
-        if not self.ws.closed:
-            try:
-                async with asyncio.timeout(timeout):
-                    await self.ws.close(code=code, message=message)
-            except TimeoutError:
-                self.transport.abort()
-        self.release()
-
-    def release(self) -> None:
-        """Free a socket that still holds unsent data (the peer stopped reading)."""
-        if self.transport.get_write_buffer_size():
-            self.transport.abort()
 
 
 class CentralSystem:
@@ -395,11 +118,11 @@ class CentralSystem:
         self._log = RateLimitedLog(self._logger, self.log_interval)
         self.chargers: dict[str, Charger] = {}
         self._runner: web.BaseRunner | None = None
-        self._pending: _PendingConnections | None = None
-        self._links: dict[web.WebSocketResponse, _Link] = {}
+        self._pending: PendingConnections | None = None
+        self._links: dict[web.WebSocketResponse, Link] = {}
         self._closing: set[asyncio.Task[None]] = set()
-        self._gates: dict[str, _Gate] = {}
-        self._unknown = _RecentSet(UNKNOWN_REMEMBERED, UNKNOWN_FORGET_AFTER)
+        self._passwords = PasswordGuard(self._log)
+        self._unknown = RecentSet(UNKNOWN_REMEMBERED, UNKNOWN_FORGET_AFTER)
 
     @property
     def running(self) -> bool:
@@ -420,7 +143,7 @@ class CentralSystem:
     async def remove_charger(self, identity: str) -> None:
         """Stop accepting this charger and close its connection."""
         charger = self.chargers.pop(identity, None)
-        self._gates.pop(identity, None)
+        self._passwords.forget(identity)
         if charger is None:
             return
         connection = charger.connection
@@ -432,13 +155,13 @@ class CentralSystem:
         """Start listening; returns the port (useful with port 0)."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, validation.warm_up)
-        pending = _PendingConnections(
+        pending = PendingConnections(
             self.handshake_timeout, self.max_pending_connections, self._log
         )
-        server = _GuardedServer(
+        server = GuardedServer(
             self._handle,
             pending,
-            logger=_HttpLog(self._log),
+            logger=HttpLog(self._log),
             access_log=None,
             keepalive_timeout=self.handshake_timeout,
         )
@@ -483,98 +206,20 @@ class CentralSystem:
         if runner is not None:
             await runner.cleanup()
 
-    # ----------------------------------------------------------------- auth
-    @staticmethod
-    def _credentials(request: web.BaseRequest) -> tuple[str, str] | None:
-        return decode_basic_auth(request.headers.get("Authorization", ""))
-
-    @staticmethod
-    def _password_ok(charger: Charger, credentials: tuple[str, str]) -> bool:
-        assert charger.password is not None
-        user_ok = hmac.compare_digest(credentials[0].encode(), charger.identity.encode())
-        password_ok = hmac.compare_digest(credentials[1].encode(), charger.password.encode())
-        return user_ok and password_ok
-
-    async def _authenticate(
-        self, charger: Charger, request: web.BaseRequest, remote: str
-    ) -> web.Response | None:
-        """None if the charger proved its password, else the refusal to send."""
-        identity = charger.identity
-        credentials = self._credentials(request)
-        if credentials is None:
-            return self._refuse_password(identity, remote, "no password given")
-        now = time.monotonic()
-        gate = self._gates.get(identity)
-        if gate is None:
-            gate = self._gates[identity] = _Gate(AUTH_BURST, now)
-        if gate.take(now):
-            if self._password_ok(charger, credentials):
-                gate.refund()
-                gate.trusted = remote
-                return None
-            return self._refuse_password(identity, remote, "wrong password")
-        lane = gate.lane(remote)
-        if lane.waiting >= AUTH_QUEUE:
-            self._log.log(
-                logging.WARNING,
-                "guessing",
-                identity,
-                "Charger %s: too many failed logins; attempts from %s are refused for a while",
-                printable(identity),
-                remote,
-            )
-            return self._refuse(429, "Too many failed attempts; try again later")
-        lane.waiting += 1
-        try:
-            async with lane.lock:
-                transport = request.transport
-                if transport is None or transport.is_closing():
-                    return self._refuse(401, "Gave up waiting")
-                if self._password_ok(charger, credentials):
-                    gate.trusted = remote
-                    return None
-                await asyncio.sleep(self.auth_slowdown)
-        finally:
-            lane.waiting -= 1
-        return self._refuse_password(identity, remote, "wrong password")
-
-    def _refuse_password(self, identity: str, remote: str, reason: str) -> web.Response:
-        self._log.log(
-            logging.WARNING,
-            reason,
-            identity,
-            "Refused charger %s from %s: %s",
-            printable(identity),
-            remote,
-            reason,
-        )
-        return self._refuse(
-            401,
-            "Wrong charge box identity or password",
-            {"WWW-Authenticate": 'Basic realm="OCPP"'},
-        )
-
-    @staticmethod
-    def _refuse(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
-        """An HTTP refusal; the connection closes after it (no keep-alive)."""
-        response = web.Response(status=status, text=text, headers=headers)
-        response.force_close()
-        return response
-
     # ------------------------------------------------------------- handshake
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         remote = request.remote or "?"
         if request.method != "GET":
-            return self._refuse(405, "Only websocket connections (GET) are served here")
+            return refuse(405, "Only websocket connections (GET) are served here")
         try:
             identity = identity_from_path(request.rel_url.raw_path)
         except ValueError as err:
             self._log.log(
                 logging.WARNING, "bad identity", "", "Refused a connection from %s: %s", remote, err
             )
-            return self._refuse(400, f"Invalid charge box identity: {err}")
+            return refuse(400, f"Invalid charge box identity: {err}")
         if not identity:
-            return self._refuse(404, "The URL must end with the charge box identity")
+            return refuse(404, "The URL must end with the charge box identity")
         charger = self.chargers.get(identity)
         if charger is None:
             self._log.log(
@@ -587,9 +232,11 @@ class CentralSystem:
             )
             if self._unknown.add(identity) and self.on_unknown_charger is not None:
                 self.on_unknown_charger(identity, remote)
-            return self._refuse(404, "Unknown charge box identity")
+            return refuse(404, "Unknown charge box identity")
         if charger.password:
-            refusal = await self._authenticate(charger, request, remote)
+            refusal = await self._passwords.authenticate(
+                charger, request, remote, self.auth_slowdown
+            )
             if refusal is not None:
                 return refusal
         offered = [
@@ -608,14 +255,14 @@ class CentralSystem:
                 printable(", ".join(offered)),
                 SUBPROTOCOL,
             )
-            return self._refuse(400, f"Only the {SUBPROTOCOL} subprotocol is supported")
+            return refuse(400, f"Only the {SUBPROTOCOL} subprotocol is supported")
         ws = web.WebSocketResponse(
             protocols=(SUBPROTOCOL,),
             heartbeat=self.ping_interval,
             max_msg_size=HARD_FRAME_LIMIT,
         )
         if not ws.can_prepare(request).ok:
-            return self._refuse(400, "Expected a websocket upgrade request")
+            return refuse(400, "Expected a websocket upgrade request")
         transport = request.transport
         if (
             transport is None
@@ -623,7 +270,7 @@ class CentralSystem:
             or not self._pending.promote(request.protocol)
         ):
             # Closed meanwhile (the client gave up, or the handshake took too long).
-            return self._refuse(408, "The handshake took too long")
+            return refuse(408, "The handshake took too long")
         await ws.prepare(request)
         if not offered:
             self._log.log(
@@ -634,10 +281,10 @@ class CentralSystem:
                 identity,
                 SUBPROTOCOL,
             )
-        await self._serve(charger, _Link(ws, transport), remote)
+        await self._serve(charger, Link(ws, transport), remote)
         return ws
 
-    async def _serve(self, charger: Charger, link: _Link, remote: str) -> None:
+    async def _serve(self, charger: Charger, link: Link, remote: str) -> None:
         ws = link.ws
 
         async def send(text: str) -> None:
@@ -715,11 +362,8 @@ class CentralSystem:
                 exc_info=True,
             )
         finally:
-            # aiohttp re-arms its ping timer after handing over an ERROR message even
-            # though the socket is closed; cancel it so nothing outlives the connection.
-            cancel_heartbeat = getattr(ws, "_cancel_heartbeat", None)
-            if callable(cancel_heartbeat):
-                cancel_heartbeat()
+            # Nothing of the connection may outlive it (aiohttp may have re-armed its ping).
+            cancel_heartbeat(ws)
             self._links.pop(ws, None)
             link.release()
             charger.detach(connection)

@@ -1,0 +1,118 @@
+"""MeterValues: what one sampled-value group says, normalised to W, Wh, A, V, °C and Hz."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+import math
+from typing import Any
+
+from ..models import Measurements
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+_ENERGY_UNITS = {"wh": 1.0, "kwh": 1000.0}
+_POWER_UNITS = {"w": 1.0, "kw": 1000.0}
+
+
+@dataclass
+class MeterReading:
+    """One MeterValue element (the samples taken at one moment), normalised."""
+
+    register_wh: float | None = None
+    # The active power: the unphased sample, else the sum of the phases'.
+    power_w: float | None = None
+    currents_a: dict[str, float] = field(default_factory=dict)
+    voltages_v: dict[str, float] = field(default_factory=dict)
+    current_offered_a: float | None = None
+    power_offered_w: float | None = None
+    soc: float | None = None
+    temperature_c: float | None = None
+    frequency_hz: float | None = None
+    # Samples that were left out (SignedData, unreadable, inf, NaN).
+    unreadable: list[Any] = field(default_factory=list)
+
+    @property
+    def has_session_data(self) -> bool:
+        """Power, register or currents: what a session's samples record."""
+        return self.power_w is not None or self.register_wh is not None or bool(self.currents_a)
+
+
+def read_meter_value(meter_value: dict[str, Any]) -> MeterReading:
+    """Read one MeterValue element; later samples of the same quantity win."""
+    reading = MeterReading()
+    phase_power: dict[str, float] = {}
+    for sample in meter_value.get("sampledValue", []):
+        value = sampled_number(sample)
+        if value is None:
+            reading.unreadable.append(sample)
+            continue
+        measurand = sample.get("measurand", ENERGY_REGISTER)
+        unit = str(sample.get("unit", "")).lower()
+        phase = sample.get("phase")
+        if measurand == ENERGY_REGISTER:
+            reading.register_wh = value * _ENERGY_UNITS.get(unit or "wh", 1.0)
+        elif measurand == "Power.Active.Import":
+            watts = value * _POWER_UNITS.get(unit or "w", 1.0)
+            if phase:
+                phase_power[phase] = watts
+            else:
+                reading.power_w = watts
+        elif measurand == "Current.Import":
+            reading.currents_a[phase_name(phase)] = value
+        elif measurand == "Voltage":
+            if phase is None or phase.endswith("-N") or phase in ("L1", "L2", "L3"):
+                reading.voltages_v[phase_name(phase)] = value
+        elif measurand == "Current.Offered":
+            reading.current_offered_a = value
+        elif measurand == "Power.Offered":
+            reading.power_offered_w = value * _POWER_UNITS.get(unit or "w", 1.0)
+        elif measurand == "SoC":
+            reading.soc = value
+        elif measurand == "Temperature":
+            reading.temperature_c = (value - 32) / 1.8 if unit == "fahrenheit" else value
+        elif measurand == "Frequency":
+            reading.frequency_hz = value
+    if reading.power_w is None and phase_power:
+        reading.power_w = sum(phase_power.values())
+    return reading
+
+
+def update_measurements(
+    measurements: Measurements, reading: MeterReading, timestamp: datetime
+) -> None:
+    """Take a live reading into the latest measurements (what it does not say stays)."""
+    measurements.current_a.update(reading.currents_a)
+    measurements.voltage_v.update(reading.voltages_v)
+    if reading.current_offered_a is not None:
+        measurements.current_offered_a = reading.current_offered_a
+    if reading.power_offered_w is not None:
+        measurements.power_offered_w = reading.power_offered_w
+    if reading.soc is not None:
+        measurements.soc = reading.soc
+    if reading.temperature_c is not None:
+        measurements.temperature_c = reading.temperature_c
+    if reading.frequency_hz is not None:
+        measurements.frequency_hz = reading.frequency_hz
+    if reading.power_w is not None:
+        measurements.power_w = reading.power_w
+    measurements.timestamp = timestamp
+    if reading.register_wh is not None:
+        measurements.energy_register_wh = reading.register_wh
+
+
+def sampled_number(sample: Any) -> float | None:
+    """A sampled value as a finite number, or None (SignedData, unreadable, inf, NaN)."""
+    if not isinstance(sample, dict) or sample.get("format") == "SignedData":
+        return None
+    try:
+        value = float(sample["value"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def phase_name(phase: str | None) -> str:
+    """The phase a sample is of: ``L2-N`` is ``L2``; none is ``L1``."""
+    if not phase:
+        return "L1"
+    return phase.split("-")[0]
