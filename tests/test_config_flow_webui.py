@@ -159,8 +159,8 @@ async def test_set_it_up_for_me(
     assert entry.runtime_data.charger.online
     await wait_configured(hass, entry)
     # Forwarding to the old backend is set up (it is not reachable in this test).
-    assert entry.runtime_data.upstream is not None
-    assert entry.runtime_data.upstream.url == f"{OLD_BACKEND}/{IDENTITY}"
+    assert entry.runtime_data.forwarding is not None
+    assert entry.runtime_data.forwarding.link.url == f"{OLD_BACKEND}/{IDENTITY}"
 
     # The same charger again: already configured.
     result = await _webui_form(hass)
@@ -185,7 +185,7 @@ async def test_backend_already_home_assistant(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert "upstream_url" not in result["data"]
     await hass.async_block_till_done()
-    assert result["result"].runtime_data.upstream is None
+    assert result["result"].runtime_data.forwarding is None
 
 
 async def _webui_entry(hass: HomeAssistant, rig: Rig, **data: Any) -> MockConfigEntry:

@@ -65,7 +65,8 @@ async def backend(socket_enabled: None) -> AsyncIterator[UpstreamBackend]:
 
 
 def link_of(entry: MockConfigEntry) -> UpstreamLink:
-    link = entry.runtime_data.upstream
+    assert entry.runtime_data.forwarding is not None
+    link = entry.runtime_data.forwarding.link
     assert link is not None
     return link
 
@@ -344,7 +345,7 @@ async def test_no_forwarding_no_entities(
     hass: HomeAssistant, entry: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
     """Without an upstream URL there is no link and none of its entities."""
-    assert entry.runtime_data.upstream is None
+    assert entry.runtime_data.forwarding is None
     for entity_id in (CONNECTED, QUEUED, LAST_ERROR, ALLOW):
         assert entity_registry.async_get(entity_id) is None
 
@@ -387,7 +388,7 @@ async def test_options_set_and_validate_forwarding(
         result["flow_id"], {**base, "upstream_url": ""}
     )
     await hass.async_block_till_done()
-    assert entry.runtime_data.upstream is None
+    assert entry.runtime_data.forwarding is None
     assert entry.options["upstream_password"] == ""
     await backend.wait_for(lambda: not backend.connected)
 

@@ -22,7 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.webasto_chargeconnect.const import DOMAIN, LEDGER_FILE
-from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
+from custom_components.webasto_chargeconnect.hub import HUB, ChargeConnectHub
 from webasto_sim import SimulatedCharger
 
 from .conftest import PASSWORD, wait_until
@@ -67,7 +67,7 @@ def sim_for(port: int, identity: str) -> SimulatedCharger:
 
 
 def hub_of(hass: HomeAssistant) -> ChargeConnectHub:
-    hub: ChargeConnectHub = hass.data[DOMAIN]
+    hub: ChargeConnectHub = hass.data[HUB]
     return hub
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from homeassistant.const import CONF_PASSWORD, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -24,7 +26,7 @@ from .coordinator import (
     ChargeConnectRuntimeData,
 )
 from .forwarding import Forwarding, async_remove_store as async_remove_upstream_store
-from .hub import ChargeConnectHub, charger_store
+from .hub import HUB, ChargeConnectHub, async_get_hub, charger_store
 from .options import options_from_entry
 from .owner import ChargerOwner
 from .services import async_setup_services
@@ -41,14 +43,6 @@ PLATFORMS = [
     Platform.SWITCH,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-
-
-def async_get_hub(hass: HomeAssistant) -> ChargeConnectHub:
-    """The one hub of this Home Assistant."""
-    hub: ChargeConnectHub | None = hass.data.get(DOMAIN)
-    if hub is None:
-        hub = hass.data[DOMAIN] = ChargeConnectHub(hass)
-    return hub
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -146,16 +140,15 @@ async def _async_setup_entry(
     coordinator = ChargeConnectCoordinator(hass, entry, charger)
     access, ledger = await hub.async_acquire_owner_data(entry.entry_id)
     held.owner_data = True
-    owner = ChargerOwner(hass, charger, access, ledger, coordinator)
-    coordinator.owner = owner
+    refresh = partial(coordinator.async_set_updated_data, None)
+    owner = ChargerOwner(hass, charger, access, ledger, refresh)
     entry.runtime_data = ChargeConnectRuntimeData(hub, charger, coordinator, server.port, owner)
     held.owner = owner
     await owner.async_start()
     entry.async_on_unload(coordinator.async_start())
     # Forwarding to the charger's original backend, once the charger is ours.
-    forwarding = Forwarding.create(hass, entry, charger, coordinator)
+    forwarding = Forwarding.create(hass, entry, charger, refresh)
     if forwarding is not None:
-        coordinator.upstream = entry.runtime_data.upstream = forwarding.link
         entry.runtime_data.forwarding = forwarding
         held.forwarding = forwarding
         await forwarding.async_start()
@@ -180,6 +173,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: ChargeConnectConfigEntr
     await charger_store(hass, entry.data[CONF_IDENTITY]).async_remove()
     await async_remove_upstream_store(hass, entry.data[CONF_IDENTITY])
     # Its shares, bookings, favourite tag and tariff go too (tags and groups are shared).
-    hub: ChargeConnectHub | None = hass.data.get(DOMAIN)
+    hub = hass.data.get(HUB)
     if hub is not None and hub.access is not None:
         await hub.access.forget_charger(entry.data[CONF_IDENTITY])

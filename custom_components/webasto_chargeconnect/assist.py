@@ -48,7 +48,6 @@ from .chargeconnect import (
 )
 from .compat import charger_device
 from .const import DOMAIN, LOGGER
-from .switch import SWITCHES
 
 if TYPE_CHECKING:
     from hassil.intents import Intents
@@ -61,9 +60,6 @@ NAME_SLOT: Final = "{name}"
 START: Final = "start"
 STOP: Final = "stop"
 POWER: Final = "power"
-
-# The Charging switch's own code path (remote start with the configured / favourite tag).
-_CHARGING = next(d for d in SWITCHES if d.key == "charging")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -432,11 +428,11 @@ class AssistTriggers:
                 if charger.active_transaction is not None:
                     return answers["already_charging"]
                 plugged_in = charger.plugged_in
-                await _CHARGING.set_fn(charger, True)
+                await charger.remote_start()  # as the Charging switch: configured / favourite tag
                 return answers["started" if plugged_in else "started_waiting"]
             if charger.active_transaction is None:
                 return answers["not_charging"]
-            await _CHARGING.set_fn(charger, False)
+            await charger.remote_stop()
         except ChargeConnectError as err:
             known = [key for kind, key in _ERROR_ANSWERS if isinstance(err, kind)]
             if not known:

@@ -64,7 +64,7 @@ async def async_setup_entry(
     """Add the charger's binary sensors."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(ChargeConnectBinarySensor(coordinator, d) for d in BINARY_SENSORS)
-    if entry.runtime_data.upstream is not None:
+    if entry.runtime_data.forwarding is not None:
         async_add_entities(UpstreamBinarySensor(coordinator, d) for d in UPSTREAM_BINARY_SENSORS)
 
 
@@ -110,7 +110,7 @@ class UpstreamBinarySensor(ChargeConnectEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool | None:
         """The link's state."""
-        link = self.coordinator.upstream
+        link = self.upstream
         return None if link is None else self.entity_description.upstream_fn(link)
 
     def state_signature(self) -> object:

@@ -44,7 +44,7 @@ class ChargeConnectBookings(ChargeConnectEntity, CalendarEntity):
         self._requires_online = False
 
     def _event(self, booking: Booking) -> CalendarEvent:
-        tag = self.coordinator.owner.access.tag(booking.id_tag)
+        tag = self.owner.access.tag(booking.id_tag)
         who = tag.alias if tag is not None and tag.alias else booking.id_tag
         return CalendarEvent(
             start=dt_util.as_local(booking.start),
@@ -57,7 +57,7 @@ class ChargeConnectBookings(ChargeConnectEntity, CalendarEntity):
     @property
     def event(self) -> CalendarEvent | None:
         """The booking now, else the next one."""
-        access = self.coordinator.owner.access
+        access = self.owner.access
         identity = self.charger.identity
         now = dt_util.utcnow()
         current = access.active_booking(identity)
@@ -75,7 +75,7 @@ class ChargeConnectBookings(ChargeConnectEntity, CalendarEntity):
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
         """Bookings in a window."""
-        access = self.coordinator.owner.access
+        access = self.owner.access
         return [
             self._event(b)
             for b in access.bookings(self.charger.identity, start=start_date, end=end_date)
@@ -88,7 +88,7 @@ class ChargeConnectBookings(ChargeConnectEntity, CalendarEntity):
         recurrence_range: str | None = None,
     ) -> None:
         """Cancel a booking."""
-        owner = self.coordinator.owner
+        owner = self.owner
         try:
             await owner.access.cancel_booking(uid)
         except ChargeConnectError as err:

@@ -56,6 +56,7 @@ from .const import (
 )
 from .coordinator import ChargeConnectConfigEntry
 from .forwarding import upstream_settings
+from .hub import async_get_hub
 from .options import async_apply_options
 from .webui_coordinator import CONF_WEBUI_MODEL, split_host
 
@@ -66,12 +67,6 @@ _PASSWORD = selector.TextSelector(
 _PORT = selector.NumberSelector(
     selector.NumberSelectorConfig(min=1, max=65535, mode=selector.NumberSelectorMode.BOX)
 )
-
-
-def _flow_hub(hass: HomeAssistant) -> Any:
-    from . import async_get_hub
-
-    return async_get_hub(hass)
 
 
 def _host(hass: HomeAssistant) -> str:
@@ -275,7 +270,8 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
                 # The Next's web UI has no field for the OCPP password: accept the
                 # charger without one (the owner can add one later with reconfigure).
                 data[CONF_PASSWORD] = None
-                await _flow_hub(self.hass).async_acquire_charger(
+                assert self._claim_key is not None  # _claim above succeeded
+                await async_get_hub(self.hass).async_acquire_charger(
                     identity, None, data[CONF_PORT], self._claim_key
                 )
                 await client.async_set_backend(url, None)
@@ -335,7 +331,7 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start the server and register the charger so it can connect during the flow."""
         if error := await _validate_tls(self.hass, data):
             return {"base": error}
-        hub = _flow_hub(self.hass)
+        hub = async_get_hub(self.hass)
         self._claim_key = f"flow:{self.flow_id}"
         try:
             server = await hub.async_acquire_server(
@@ -358,7 +354,7 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _release_claim(self) -> None:
         if self._claim_key is None:
             return
-        hub = _flow_hub(self.hass)
+        hub = async_get_hub(self.hass)
         key, self._claim_key = self._claim_key, None
         await hub.async_release_charger(self._data.get(CONF_IDENTITY, ""), key)
         await hub.async_release_server(self._data.get(CONF_PORT, 0), key)
@@ -393,7 +389,7 @@ class ChargeConnectConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def _wait_for_charger(self) -> bool:
-        hub = _flow_hub(self.hass)
+        hub = async_get_hub(self.hass)
         server = hub.server(self._data[CONF_PORT])
         charger = server.chargers.get(self._data[CONF_IDENTITY]) if server else None
         if charger is None:

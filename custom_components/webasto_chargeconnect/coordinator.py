@@ -20,7 +20,6 @@ from .const import DOMAIN, LOGGER, UPDATE_THROTTLE
 from .hub import ChargeConnectHub
 
 if TYPE_CHECKING:
-    from .chargeconnect.upstream import UpstreamLink
     from .forwarding import Forwarding
     from .owner import ChargerOwner
     from .webui_coordinator import WebUiCoordinator
@@ -35,8 +34,8 @@ class ChargeConnectRuntimeData:
     coordinator: ChargeConnectCoordinator
     port: int
     owner: ChargerOwner
-    # Forwarding to the charger's original backend (None: not configured).
-    upstream: UpstreamLink | None = None
+    # Forwarding to the charger's original backend (None: not configured); its link is
+    # ``forwarding.link``.
     forwarding: Forwarding | None = None
     # The charger's web UI, polled (None: not configured).
     webui: WebUiCoordinator | None = None
@@ -68,15 +67,11 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
         self._device_info_key: tuple[str | None, ...] | None = None
         self.pushes = 0
         self.data = None
-        # The owner's features (archive, access); set right after construction.
-        self.owner: ChargerOwner
-        # The link to the charger's original backend, when forwarding is configured.
-        self.upstream: UpstreamLink | None = None
         info = charger.info
         # One DeviceInfo shared by all of the charger's entities.
         self.device_info = DeviceInfo(
             identifiers={(DOMAIN, charger.identity)},
-            name=f"Webasto {charger.identity}",
+            name=device_name(charger.identity),
             manufacturer=info.vendor or "Webasto",
             model=info.model,
             serial_number=info.serial or info.charge_box_serial,
@@ -159,6 +154,11 @@ class ChargeConnectCoordinator(DataUpdateCoordinator[None]):
             serial_number=info.serial or info.charge_box_serial,
             sw_version=info.firmware,
         )
+
+
+def device_name(identity: str) -> str:
+    """The name a charger's device gets (and the owner's notifications use)."""
+    return f"Webasto {identity}"
 
 
 def meter_issue_id(entry_id: str) -> str:

@@ -39,7 +39,7 @@ async def async_get_config_entry_diagnostics(
         },
         "charger": async_redact_data(data.charger.diagnostics(), TO_REDACT),
         # The link's own snapshot carries no credentials (its URL without userinfo).
-        "upstream": data.upstream.as_dict() if data.upstream is not None else None,
+        "upstream": data.forwarding.link.as_dict() if data.forwarding is not None else None,
         "webui": (
             {
                 "model": data.webui.model,

@@ -9,7 +9,9 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .chargeconnect import Charger
-from .coordinator import ChargeConnectCoordinator
+from .chargeconnect.upstream import UpstreamLink
+from .coordinator import ChargeConnectCoordinator, ChargeConnectRuntimeData
+from .owner import ChargerOwner
 
 
 class ChargeConnectEntity(CoordinatorEntity[ChargeConnectCoordinator]):
@@ -33,6 +35,22 @@ class ChargeConnectEntity(CoordinatorEntity[ChargeConnectCoordinator]):
     def charger(self) -> Charger:
         """The library's charger object."""
         return self.coordinator.charger
+
+    @property
+    def runtime_data(self) -> ChargeConnectRuntimeData:
+        """What the charger's entry holds (the one place the entity finds its parts)."""
+        return self.coordinator.config_entry.runtime_data
+
+    @property
+    def owner(self) -> ChargerOwner:
+        """The owner's features of this charger (archive, access, bookings)."""
+        return self.runtime_data.owner
+
+    @property
+    def upstream(self) -> UpstreamLink | None:
+        """The link to the charger's original backend (None: not forwarded)."""
+        forwarding = self.runtime_data.forwarding
+        return None if forwarding is None else forwarding.link
 
     @property
     def available(self) -> bool:

@@ -39,7 +39,7 @@ class ChargeConnectCardEvent(ChargeConnectEntity, EventEntity):
     async def async_added_to_hass(self) -> None:
         """Listen for cards."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.coordinator.owner.add_card_listener(self._on_card))
+        self.async_on_remove(self.owner.add_card_listener(self._on_card))
 
     @callback
     def _on_card(self, card: CardEvent) -> None:

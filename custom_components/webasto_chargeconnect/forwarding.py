@@ -8,10 +8,11 @@ backend stays unreachable for long.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -31,7 +32,6 @@ from .const import (
     LOGGER,
     UPSTREAM_ISSUE_AFTER,
 )
-from .coordinator import ChargeConnectConfigEntry, ChargeConnectCoordinator
 
 STORAGE_VERSION = 1
 # Reconnect back-off towards the backend, seconds (doubling, with jitter).
@@ -47,7 +47,7 @@ def upstream_store(hass: HomeAssistant, identity: str) -> Store[dict[str, Any]]:
     return Store(hass, STORAGE_VERSION, f"{DOMAIN}.upstream_{slugify(identity)}")
 
 
-def upstream_settings(entry: ChargeConnectConfigEntry) -> dict[str, Any]:
+def upstream_settings(entry: ConfigEntry) -> dict[str, Any]:
     """The effective forwarding settings: options override what the flow stored in data."""
     settings: dict[str, Any] = {}
     for key in (CONF_UPSTREAM_URL, CONF_UPSTREAM_USERNAME, CONF_UPSTREAM_PASSWORD):
@@ -59,7 +59,7 @@ def upstream_settings(entry: ChargeConnectConfigEntry) -> dict[str, Any]:
     return settings
 
 
-def issue_id(entry: ChargeConnectConfigEntry) -> str:
+def issue_id(entry: ConfigEntry) -> str:
     """The repair issue of one entry's forwarding."""
     return f"{ISSUE_PREFIX}{entry.entry_id}"
 
@@ -70,15 +70,16 @@ class Forwarding:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ChargeConnectConfigEntry,
+        entry: ConfigEntry,
         charger: Charger,
-        coordinator: ChargeConnectCoordinator,
+        on_change: Callable[[], None],
         link: UpstreamLink,
     ) -> None:
         self.hass = hass
         self.entry = entry
         self.charger = charger
-        self.coordinator = coordinator
+        # Tells the entities to refresh (the charger's coordinator).
+        self.on_change = on_change
         self.link = link
         self._connection = self._connection_key(upstream_settings(entry))
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -96,9 +97,9 @@ class Forwarding:
     def create(
         cls,
         hass: HomeAssistant,
-        entry: ChargeConnectConfigEntry,
+        entry: ConfigEntry,
         charger: Charger,
-        coordinator: ChargeConnectCoordinator,
+        on_change: Callable[[], None],
     ) -> Forwarding | None:
         """The entry's forwarding, or None when it has no (usable) upstream URL."""
         settings = upstream_settings(entry)
@@ -125,7 +126,7 @@ class Forwarding:
             upstream_store(hass, charger.identity),
             logger=LOGGER,
         )
-        return cls(hass, entry, charger, coordinator, link)
+        return cls(hass, entry, charger, on_change, link)
 
     async def async_start(self) -> None:
         """Load the queue, connect, and report every status change."""
@@ -146,16 +147,16 @@ class Forwarding:
         self._issue_raised = False
 
     @staticmethod
-    def wanted(entry: ChargeConnectConfigEntry) -> bool:
+    def wanted(entry: ConfigEntry) -> bool:
         """The entry asks for forwarding (an upstream URL is set)."""
         return bool(upstream_settings(entry)[CONF_UPSTREAM_URL])
 
-    def needs_reload(self, entry: ChargeConnectConfigEntry) -> bool:
+    def needs_reload(self, entry: ConfigEntry) -> bool:
         """The URL or credentials changed (the link is rebuilt with the entry)."""
         return self._connection_key(upstream_settings(entry)) != self._connection
 
     @callback
-    def apply_options(self, entry: ChargeConnectConfigEntry) -> None:
+    def apply_options(self, entry: ConfigEntry) -> None:
         """Options that apply at once: whether the app may control the charger."""
         allow = upstream_settings(entry)[CONF_ALLOW_APP_CONTROL]
         if allow != self.link.allow_control:
@@ -165,12 +166,12 @@ class Forwarding:
                 self.charger.identity,
                 "passed to the charger" if allow else "refused",
             )
-        self.coordinator.async_set_updated_data(None)
+        self.on_change()
 
     @callback
     def _on_change(self) -> None:
         self._check_issue()
-        self.coordinator.async_set_updated_data(None)
+        self.on_change()
 
     @callback
     def _check_issue(self, _now: object = None) -> None:

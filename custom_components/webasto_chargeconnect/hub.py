@@ -19,6 +19,7 @@ from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.storage import Store
 from homeassistant.util import slugify
+from homeassistant.util.hass_dict import HassKey
 
 from .chargeconnect import (
     CentralSystem,
@@ -32,6 +33,8 @@ from .chargeconnect.ledger import Ledger, highest_transaction_id
 from .const import CONF_IDENTITY, DOMAIN, LEDGER_FILE, LOGGER
 
 STORAGE_VERSION = 1
+# Where the one hub of this Home Assistant lives (``hass.data``).
+HUB: HassKey[ChargeConnectHub] = HassKey(DOMAIN)
 # At most this many unknown chargers are offered per run (a flood is not a discovery).
 MAX_DISCOVERED = 20
 
@@ -281,3 +284,12 @@ class ChargeConnectHub:
             context={"source": SOURCE_INTEGRATION_DISCOVERY},
             data={CONF_IDENTITY: identity, "remote": remote, "port": port},
         )
+
+
+@callback
+def async_get_hub(hass: HomeAssistant) -> ChargeConnectHub:
+    """The one hub of this Home Assistant (made on first use)."""
+    hub = hass.data.get(HUB)
+    if hub is None:
+        hub = hass.data[HUB] = ChargeConnectHub(hass)
+    return hub

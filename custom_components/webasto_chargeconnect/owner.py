@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 import zlib
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -30,9 +30,6 @@ from .chargeconnect.ledger import Ledger, LedgerError, SessionRecord, Totals
 from .chargeconnect.ocpp.events import ChargerEvent, PluggedOut, TransactionStopped
 from .chargeconnect.recorder import SessionContext, SessionRecorder
 from .const import DOMAIN, LOGGER
-
-if TYPE_CHECKING:
-    from .coordinator import ChargeConnectCoordinator
 
 # Totals windows shown as sensors.
 WINDOWS = ("today", "7d", "30d")
@@ -68,13 +65,14 @@ class ChargerOwner:
         charger: Charger,
         access: AccessControl,
         ledger: Ledger,
-        coordinator: ChargeConnectCoordinator,
+        on_change: Callable[[], None],
     ) -> None:
         self.hass = hass
         self.charger = charger
         self.access = access
         self.ledger = ledger
-        self.coordinator = coordinator
+        # Tells the entities to refresh (the charger's coordinator).
+        self.on_change = on_change
         self.recorder = SessionRecorder(
             charger, ledger, self._context, on_written=self._on_written, logger=LOGGER
         )
@@ -236,7 +234,7 @@ class ChargerOwner:
             LOGGER.warning("%s: could not read the session archive: %s", identity, err)
             return
         self.session_count = everything.sessions
-        self.coordinator.async_set_updated_data(None)
+        self.on_change()
 
     @callback
     def _timer_refresh(self, _now: datetime) -> None:
@@ -254,7 +252,7 @@ class ChargerOwner:
     def _on_access_change(self) -> None:
         self._schedule_local_list(LOCAL_LIST_DELAY)
         self._schedule_access_timers()
-        self.coordinator.async_set_updated_data(None)
+        self.on_change()
 
     @callback
     def _schedule_local_list(self, delay: float) -> None:
@@ -301,7 +299,7 @@ class ChargerOwner:
         self._transition_timer = None
         self._schedule_local_list(0)
         self._schedule_access_timers()
-        self.coordinator.async_set_updated_data(None)
+        self.on_change()
 
     async def async_reserve(self) -> None:
         """Reserve the charger for the booking that is active now (where supported)."""

@@ -30,8 +30,9 @@ from .chargeconnect.ledger import Ledger, SessionFilter
 from .chargeconnect.models import Tariff
 from .compat import device_config_entry_ids, vol
 from .const import DOMAIN, EXPORT_DIR
+from .coordinator import device_name
 from .helpers import Action, ActionHandler, async_register_action, to_ha_error
-from .hub import ChargeConnectHub
+from .hub import HUB, ChargeConnectHub
 from .owner import ChargerOwner
 
 ATTR_CONFIG_ENTRY = "config_entry"
@@ -243,7 +244,7 @@ def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
 
 
 def _hub(hass: HomeAssistant) -> ChargeConnectHub:
-    hub: ChargeConnectHub | None = hass.data.get(DOMAIN)
+    hub = hass.data.get(HUB)
     if hub is None or hub.access is None or hub.ledger is None:
         raise _invalid("no_charger_loaded")
     return hub
@@ -397,7 +398,7 @@ async def _share(call: ServiceCall) -> ServiceResponse:
             title=text["share_title"],
             message=text["share"].format(
                 name=share.name,
-                charger=owner.coordinator.device_info["name"],
+                charger=device_name(owner.charger.identity),
                 tag=share.id_tag,
                 until=until,
             ),

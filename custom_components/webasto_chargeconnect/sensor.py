@@ -351,7 +351,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     async_add_entities(ChargeConnectSensor(coordinator, d) for d in SENSORS)
     async_add_entities(ChargeConnectOwnerSensor(coordinator, d) for d in OWNER_SENSORS)
-    if entry.runtime_data.upstream is not None:
+    if entry.runtime_data.forwarding is not None:
         async_add_entities(UpstreamSensor(coordinator, d) for d in UPSTREAM_SENSORS)
 
 
@@ -378,13 +378,13 @@ class ChargeConnectOwnerSensor(ChargeConnectEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """The sensor's value."""
-        return self.entity_description.owner_fn(self.coordinator.owner)
+        return self.entity_description.owner_fn(self.owner)
 
     @property
     def native_unit_of_measurement(self) -> str | None:
         """Costs are in the tariff's currency."""
         if self.entity_description.monetary:
-            return self.coordinator.owner.currency
+            return self.owner.currency
         return self.entity_description.native_unit_of_measurement
 
     def state_signature(self) -> object:
@@ -426,7 +426,7 @@ class UpstreamSensor(ChargeConnectEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """The link's value."""
-        link = self.coordinator.upstream
+        link = self.upstream
         return None if link is None else self.entity_description.upstream_fn(link)
 
     def state_signature(self) -> object:

@@ -80,7 +80,7 @@ async def async_setup_entry(
 
     add_new()
     entry.async_on_unload(coordinator.async_add_listener(add_new))
-    if entry.runtime_data.upstream is not None:
+    if entry.runtime_data.forwarding is not None:
         async_add_entities([AllowAppControlSwitch(coordinator, ALLOW_APP_CONTROL)])
     webui = entry.runtime_data.webui
     # The web UI's free charging only where OCPP has no such switch (the Next).
@@ -134,7 +134,7 @@ class AllowAppControlSwitch(ChargeConnectEntity, SwitchEntity):
     @property
     def is_on(self) -> bool | None:
         """Commands from the backend are passed to the charger."""
-        link = self.coordinator.upstream
+        link = self.upstream
         return None if link is None else link.allow_control
 
     def state_signature(self) -> object:
@@ -143,7 +143,7 @@ class AllowAppControlSwitch(ChargeConnectEntity, SwitchEntity):
 
     async def _set(self, on: bool) -> None:
         entry = self.coordinator.config_entry
-        link = self.coordinator.upstream
+        link = self.upstream
         if link is not None:
             link.allow_control = on  # at once; the options keep it over restarts
         self.hass.config_entries.async_update_entry(

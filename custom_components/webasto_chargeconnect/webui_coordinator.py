@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -33,7 +34,6 @@ from .const import (
     LOGGER,
     WEBUI_SCAN_INTERVAL,
 )
-from .coordinator import ChargeConnectConfigEntry
 
 CONF_WEBUI_MODEL = "webui_model"
 MODEL_NEXT = "next"
@@ -42,12 +42,12 @@ MODEL_NEXT = "next"
 class WebUiCoordinator(DataUpdateCoordinator[dict[str, Any]]):
     """Reads the charger's web-UI settings every ``WEBUI_SCAN_INTERVAL`` seconds."""
 
-    config_entry: ChargeConnectConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ChargeConnectConfigEntry,
+        entry: ConfigEntry,
         client: WebUiClient,
         device_info: DeviceInfo,
     ) -> None:
@@ -64,7 +64,7 @@ class WebUiCoordinator(DataUpdateCoordinator[dict[str, Any]]):
 
     @classmethod
     def create(
-        cls, hass: HomeAssistant, entry: ChargeConnectConfigEntry, device_info: DeviceInfo
+        cls, hass: HomeAssistant, entry: ConfigEntry, device_info: DeviceInfo
     ) -> WebUiCoordinator | None:
         """The entry's web-UI coordinator, or None when no web UI is configured."""
         host = entry.data.get(CONF_WEBUI_HOST)
