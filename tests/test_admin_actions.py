@@ -4,8 +4,8 @@ Real Home Assistant users (``hass.auth``) call every action with their own ``Con
 action called by a non-admin raises ``Unauthorized`` and changes nothing: not the tags, shares,
 groups, tariffs or bookings (the access store), not the session archive, not the exports folder,
 not the charger (its configuration and the commands it received). The cases are keyed by the
-registration tables of ``services.py`` and ``owner_services.py``, and those must cover every
-action in services.yaml, so a new action cannot be left out.
+registration table of the ``services`` package, and it must cover every action in
+services.yaml, so a new action cannot be left out.
 """
 
 from __future__ import annotations
@@ -26,18 +26,17 @@ from homeassistant.util.yaml import load_yaml_dict
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.webasto_chargeconnect import owner_services, services
+from custom_components.webasto_chargeconnect import services
 from custom_components.webasto_chargeconnect.chargeconnect.ledger import SessionFilter
 from custom_components.webasto_chargeconnect.const import DOMAIN, EXPORT_DIR
-from custom_components.webasto_chargeconnect.helpers import Action
 from webasto_sim import SimulatedCharger
 
 from .conftest import IDENTITY, wait_for_state, wait_until
 
 SERVICES_YAML = Path(__file__).parent.parent / "custom_components" / DOMAIN / "services.yaml"
 
-# The registration tables: one admin flag per action.
-ACTIONS: dict[str, Action] = {**services.HANDLERS, **owner_services.HANDLERS}
+# The registration table: one admin flag per action.
+ACTIONS: dict[str, services.Service] = {service.name: service for service in services.SERVICES}
 ADMIN = sorted(name for name, action in ACTIONS.items() if action.admin)
 OPEN = sorted(name for name, action in ACTIONS.items() if not action.admin)
 
@@ -359,13 +358,11 @@ async def people(hass: HomeAssistant) -> People:
 
 
 def test_every_action_has_a_permission_and_a_case() -> None:
-    """services.yaml, the registration tables and the cases here name the same actions."""
+    """services.yaml, the registration table and the cases here name the same actions."""
     documented = set(load_yaml_dict(str(SERVICES_YAML)))
     assert set(ACTIONS) == documented
     assert set(CASES) == documented
-    assert not set(services.HANDLERS) & set(owner_services.HANDLERS)
-    assert set(services.HANDLERS) == set(services.SCHEMAS)
-    assert set(owner_services.HANDLERS) == set(owner_services.SCHEMAS)
+    assert len(ACTIONS) == len(services.SERVICES)  # one row per action
     assert all(isinstance(action.admin, bool) for action in ACTIONS.values())
 
 

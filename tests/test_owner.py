@@ -709,3 +709,42 @@ async def test_invitation_in_home_assistants_language(
     assert sent[0].data["title"] == "Laadpaal met je gedeeld"
     assert sent[0].data["message"].startswith("Hallo Bob, je mag laden bij ")
     assert "BOB-7" in sent[0].data["message"]
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "until"),
+    [
+        ("de-CH", "Ladestation mit dir geteilt", " bis "),  # a region: its language
+        ("fr", "Charger shared with you", " until "),  # none of ours: English
+    ],
+)
+async def test_invitation_language_fallback(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+    language: str,
+    title: str,
+    until: str,
+) -> None:
+    """The invitation's texts come from translations: by language, English when we have none."""
+    sent: list[ServiceCall] = []
+
+    async def capture(call: ServiceCall) -> None:
+        sent.append(call)
+
+    hass.services.async_register("notify", "bob", capture)
+    hass.config.language = language
+    await _call(
+        hass,
+        "share_charger",
+        {
+            "device_id": _device_id(hass),
+            "name": "Bob",
+            "id_tag": "BOB-7",
+            "expiry": (dt_util.now() + timedelta(days=2)).isoformat(),
+            "notify_service": "notify.bob",
+        },
+    )
+    assert sent[0].data["title"] == title
+    assert until in sent[0].data["message"]
+    assert "{" not in sent[0].data["message"]
