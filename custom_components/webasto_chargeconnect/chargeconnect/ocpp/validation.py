@@ -244,8 +244,45 @@ def _check_sampled_values(meter_values: Any, path: str) -> None:
 def check_values(payload: Any) -> None:
     """Refuse numbers we cannot keep (see the module docstring); raises SchemaError.
 
-    Run after the schema check: the types are known to be right by then.
+    Run after the schema check: the types are known to be right by then. Every frame pays
+    only for :func:`_suspect` (no paths built); the walk that names the value runs when it
+    found something.
     """
+    if _suspect(payload):
+        _name_the_number(payload)
+    if isinstance(payload, dict):
+        connector = payload.get("connectorId")
+        if type(connector) is int and not 0 <= connector <= MAX_CONNECTOR_ID:
+            raise SchemaError(
+                "PropertyConstraintViolation",
+                f"connectorId must be between 0 and {MAX_CONNECTOR_ID}, not {connector}",
+            )
+        _check_sampled_values(payload.get("meterValue"), "meterValue")
+        _check_sampled_values(payload.get("transactionData"), "transactionData")
+
+
+def _suspect(payload: Any) -> bool:
+    """Whether the document holds an integer beyond 64 bits or a non-finite float."""
+    stack = [payload]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is str:
+            continue  # most leaves: settle them first
+        if kind is dict:
+            stack.extend(node.values())
+        elif kind is list:
+            stack.extend(node)
+        elif kind is int:
+            if not INT64_MIN <= node <= INT64_MAX:
+                return True
+        elif kind is float and not math.isfinite(node):
+            return True
+    return False
+
+
+def _name_the_number(payload: Any) -> None:
+    """Raise the SchemaError for the first number :func:`_suspect` objects to, by its path."""
     for path, value in _walk(payload, ""):
         if isinstance(value, bool):
             continue
@@ -254,16 +291,8 @@ def check_values(payload: Any) -> None:
                 raise SchemaError(
                     "TypeConstraintViolation", f"{path} does not fit in a 64-bit integer"
                 )
-            if path == "connectorId" and not 0 <= value <= MAX_CONNECTOR_ID:
-                raise SchemaError(
-                    "PropertyConstraintViolation",
-                    f"connectorId must be between 0 and {MAX_CONNECTOR_ID}, not {value}",
-                )
         elif isinstance(value, float) and not math.isfinite(value):
             raise SchemaError("TypeConstraintViolation", f"{path} must be a finite number")
-    if isinstance(payload, dict):
-        _check_sampled_values(payload.get("meterValue"), "meterValue")
-        _check_sampled_values(payload.get("transactionData"), "transactionData")
 
 
 def validate_charger_call(action: str, payload: Any) -> None:
