@@ -31,7 +31,6 @@ import contextlib
 import copy
 from dataclasses import dataclass
 from datetime import datetime
-import json
 import logging
 import random
 import ssl
@@ -51,6 +50,7 @@ from ..exceptions import (
 )
 from ..models import ConnectorStatus
 from ..ocpp import validation
+from ..ocpp.endpoint import FrameError, OcppEndpoint
 from ..storage import StateStore
 from ..timeutil import format_ocpp_time, utcnow
 
@@ -61,7 +61,8 @@ _LOGGER = logging.getLogger(__name__)
 
 SUBPROTOCOL = "ocpp1.6"
 STORAGE_VERSION = 1
-_CALL, _CALL_RESULT, _CALL_ERROR = 2, 3, 4
+# aiohttp's own limit for a websocket message: the backend's frames are not cut shorter.
+_BACKEND_MAX_FRAME = 4 * 1024 * 1024
 # Messages whose loss would falsify the backend's billing: queued and persisted.
 _BILLING = frozenset({"StartTransaction", "MeterValues", "StopTransaction"})
 # Configuration keys that decide how the charger reaches US: never changed from upstream.
@@ -130,6 +131,58 @@ class _UpstreamCallError(Exception):
         self.description = description
 
 
+class _Backend(OcppEndpoint):
+    """The websocket to the backend, seen from the charger we play."""
+
+    SEND_ERRORS = (aiohttp.ClientError, ConnectionError, RuntimeError)
+
+    def __init__(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        identity: str,
+        *,
+        logger: logging.Logger,
+        call_timeout: float,
+        on_call: Callable[[_Backend, str, str, Any], None],
+    ) -> None:
+        super().__init__(
+            identity,
+            ws.send_str,
+            logger=logger,
+            call_timeout=call_timeout,
+            max_frame_size=_BACKEND_MAX_FRAME,
+            new_id=lambda: str(uuid.uuid4()),
+        )
+        self.ws = ws
+        self._on_call = on_call
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self.ws.closed
+
+    async def handle_call(self, unique_id: str, action: str, payload: Any) -> None:
+        self._on_call(self, unique_id, action, payload)
+
+    async def frame_rejected(self, err: FrameError) -> None:
+        # Logged, not answered: the backend is not the party whose frames we police.
+        if err.not_json:
+            self._logger.warning("%s: backend sent a frame that is not JSON", self.name)
+        else:
+            self._logger.warning("%s: backend sent a malformed frame", self.name)
+
+    def call_error(self, action: str, code: Any, description: str) -> Exception:
+        return _UpstreamCallError(str(code), description)
+
+    def closed_error(self, action: str) -> Exception:
+        return _LinkLostError("websocket closed")
+
+    def send_failed(self, action: str, err: Exception) -> Exception:
+        return _LinkLostError(f"cannot send {action}: {err}")
+
+    def timed_out(self, action: str, timeout: float) -> Exception:
+        return _LinkLostError(f"no answer to {action} within {timeout:g} s")
+
+
 def _is_billing(action: str, payload: dict[str, Any]) -> bool:
     if action == "MeterValues":
         return payload.get("transactionId") is not None
@@ -183,7 +236,7 @@ class UpstreamLink:
         self._latest_boot: dict[str, Any] | None = None
         self._latest_status: dict[int, dict[str, Any]] = {}
         self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._pending: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
+        self._backend: _Backend | None = None
         self._wakeup = asyncio.Event()
         self._retry_now = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
@@ -505,7 +558,14 @@ class UpstreamLink:
             )
         self._logger.info("%s: connected to the backend %s", identity, self.display_url)
         self._notify()
-        reader = asyncio.get_running_loop().create_task(self._read(ws))
+        self._backend = _Backend(
+            ws,
+            identity,
+            logger=self._logger,
+            call_timeout=self.config.call_timeout,
+            on_call=self._on_backend_call,
+        )
+        reader = asyncio.get_running_loop().create_task(self._read(self._backend))
         try:
             await self._announce(ws)
             await self._drain(ws, reader)
@@ -519,10 +579,11 @@ class UpstreamLink:
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
-            self._fail_pending("connection closed")
+            self._backend.fail_pending(lambda _action: _LinkLostError("connection closed"))
             if not ws.closed:
                 await ws.close()
             self._ws = None
+            self._backend = None
             self._in_flight = None
             # Only billing messages wait for the next connection.
             kept = [item for item in self._queue if item["billing"]]
@@ -531,51 +592,25 @@ class UpstreamLink:
             self.down_since = utcnow()
             self._notify()
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _read(self, backend: _Backend) -> None:
+        ws = backend.ws
         try:
             async for message in ws:
                 if message.type is aiohttp.WSMsgType.TEXT:
-                    self._handle_frame(ws, str(message.data))
+                    await backend.handle_frame(str(message.data))
                 elif message.type is aiohttp.WSMsgType.BINARY:
-                    self._handle_frame(ws, bytes(message.data).decode("utf-8", "replace"))
+                    await backend.handle_frame(bytes(message.data).decode("utf-8", "replace"))
                 elif message.type is aiohttp.WSMsgType.ERROR:
                     break
         finally:
-            self._fail_pending(f"websocket closed (code {ws.close_code})")
+            reason = f"websocket closed (code {ws.close_code})"
+            backend.fail_pending(lambda _action: _LinkLostError(reason))
             self._wakeup.set()
 
-    def _fail_pending(self, reason: str) -> None:
-        for _action, future in self._pending.values():
-            if not future.done():
-                future.set_exception(_LinkLostError(reason))
-        self._pending.clear()
-
-    def _handle_frame(self, ws: aiohttp.ClientWebSocketResponse, text: str) -> None:
-        try:
-            frame = json.loads(text)
-        except ValueError:
-            self._logger.warning("%s: backend sent a frame that is not JSON", self.charger.identity)
-            return
-        if not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str):
-            self._logger.warning("%s: backend sent a malformed frame", self.charger.identity)
-            return
-        kind, unique_id = frame[0], frame[1]
-        if kind == _CALL and len(frame) >= 4 and isinstance(frame[2], str):
-            self._spawn(self._handle_upstream_call(ws, unique_id, frame[2], frame[3]))
-            return
-        pending = self._pending.pop(unique_id, None)
-        if pending is None:
-            self._logger.debug("%s: answer to unknown call %s", self.charger.identity, unique_id)
-            return
-        _action, future = pending
-        if future.done():
-            return
-        if kind == _CALL_RESULT:
-            result = frame[2]
-            future.set_result(result if isinstance(result, dict) else {})
-        elif kind == _CALL_ERROR:
-            description = str(frame[3]) if len(frame) > 3 else ""
-            future.set_exception(_UpstreamCallError(str(frame[2]), description))
+    def _on_backend_call(
+        self, backend: _Backend, unique_id: str, action: str, payload: Any
+    ) -> None:
+        self._spawn(self._handle_upstream_call(backend, unique_id, action, payload))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -586,26 +621,11 @@ class UpstreamLink:
         self, ws: aiohttp.ClientWebSocketResponse, action: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         """Send one Call to the backend and wait for its answer."""
-        if ws.closed:
+        backend = self._backend
+        if backend is None or backend.ws is not ws:
             raise _LinkLostError("websocket closed")
-        unique_id = str(uuid.uuid4())
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[unique_id] = (action, future)
-        try:
-            await ws.send_str(json.dumps([_CALL, unique_id, action, payload]))
-        except (aiohttp.ClientError, ConnectionError, RuntimeError) as err:
-            self._pending.pop(unique_id, None)
-            raise _LinkLostError(f"cannot send {action}: {err}") from err
-        self._last_sent = asyncio.get_running_loop().time()
-        try:
-            async with asyncio.timeout(self.config.call_timeout):
-                answer = await future
-        except TimeoutError:
-            raise _LinkLostError(
-                f"no answer to {action} within {self.config.call_timeout:g} s"
-            ) from None
-        finally:
-            self._pending.pop(unique_id, None)
+        answer = await backend.call(action, payload)
+        self._last_sent = backend.last_call_time or 0.0
         self.messages_sent += 1
         return answer
 
@@ -807,20 +827,21 @@ class UpstreamLink:
 
     # ----------------------------------------------------- upstream -> charger
     async def _handle_upstream_call(
-        self, ws: aiohttp.ClientWebSocketResponse, unique_id: str, action: str, payload: Any
+        self, backend: _Backend, unique_id: str, action: str, payload: Any
     ) -> None:
-        frame: list[Any]
+        error: _UpstreamCallError | None = None
         try:
             result = await self._upstream_call_result(action, payload)
         except _UpstreamCallError as err:
-            frame = [_CALL_ERROR, unique_id, err.code, err.description, {}]
-        else:
-            frame = [_CALL_RESULT, unique_id, result]
-        if ws.closed:
+            error = err
+        if backend.ws.closed:
             return
         try:
-            await ws.send_str(json.dumps(frame))
-        except (aiohttp.ClientError, ConnectionError, RuntimeError) as err:
+            if error is not None:
+                await backend.send_error(unique_id, error.code, error.description)
+            else:
+                await backend.send_result(unique_id, result)
+        except backend.SEND_ERRORS as err:
             self._logger.debug("%s: cannot answer the backend: %s", self.charger.identity, err)
 
     async def _upstream_call_result(self, action: str, payload: Any) -> dict[str, Any]:
