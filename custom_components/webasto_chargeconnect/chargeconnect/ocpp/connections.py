@@ -179,6 +179,11 @@ class Link:
         self.transport = transport
 
     async def send(self, text: str, timeout: float) -> None:
+        if not self.transport.get_write_buffer_size():
+            # Nothing waits to be written: the frame goes to the socket without waiting, so no
+            # timer is needed (the common case; a timer per frame costs the event loop).
+            await self.ws.send_str(text)
+            return
         try:
             async with asyncio.timeout(timeout):
                 await self.ws.send_str(text)
