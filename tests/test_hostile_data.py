@@ -466,3 +466,68 @@ async def test_charger_logs_no_traceback_for_a_wrong_clock(
     ours = [r for r in caplog.records if r.name.startswith("custom_components")]
     assert [r.getMessage() for r in ours if r.levelno >= logging.WARNING] == []
     assert any("implausible" in r.getMessage() for r in ours)
+
+
+def _numbers_outside_integers(node: Any, path: str = "") -> list[str]:
+    """Where a schema lets a number through that is not a typed integer: a ``number``
+    type, an untyped value or an object open to more properties."""
+    found: list[str] = []
+    if not isinstance(node, dict):
+        return found
+    kind = node.get("type")
+    if kind == "number" or (kind is None and path):
+        found.append(path or "/")
+    if kind == "object" and node.get("additionalProperties") is not False:
+        found.append(f"{path or '/'} (open object)")
+    for name, child in node.get("properties", {}).items():
+        found += _numbers_outside_integers(child, f"{path}.{name}")
+    if isinstance(node.get("items"), dict):
+        found += _numbers_outside_integers(node["items"], f"{path}[]")
+    return found
+
+
+def test_charger_calls_hold_no_numbers_but_integers() -> None:
+    """What lets validate_charger_call leave out the walk over the whole document.
+
+    The compiled schemas bound every integer to 64 bits; a charger's Call that passed
+    them holds no other number. If a newer ``ocpp`` package opened a schema, this fails
+    and the walk has to come back on that path.
+    """
+    schemas = Path(validation._SCHEMA_DIR)
+    for action in validation.CHARGER_ACTIONS:
+        schema = json.loads((schemas / f"{action}.json").read_text(encoding="utf-8-sig"))
+        assert _numbers_outside_integers(schema) == [], action
+    validation.warm_up()
+    for number, code in ((2**63 - 1, None), (2**63, "TypeConstraintViolation")):
+        sample = {"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [{"value": "1"}]}
+        payload = {"connectorId": 1, "transactionId": number, "meterValue": [sample]}
+        if code is None:
+            validation.validate_charger_call("MeterValues", payload)
+            continue
+        with pytest.raises(validation.SchemaError) as err:
+            validation.validate_charger_call("MeterValues", payload)
+        assert err.value.code == code
+        assert err.value.description == "transactionId does not fit in a 64-bit integer"
+    # A sampled value is text: a decimal number, finite and in range, or refused.
+    for text, ok in (
+        ("1.5", True),
+        (" -2e3 ", True),
+        ("1_000", False),
+        ("nan", False),
+        ("inf", False),
+        ("1e400", False),
+        ("٣", True),
+        ("0x10", False),
+    ):
+        payload = {
+            "connectorId": 1,
+            "meterValue": [
+                {"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [{"value": text}]}
+            ],
+        }
+        if ok:
+            validation.validate_charger_call("MeterValues", payload)
+        else:
+            with pytest.raises(validation.SchemaError) as err:
+                validation.validate_charger_call("MeterValues", payload)
+            assert err.value.code == "PropertyConstraintViolation", text

@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime, timedelta
 import logging
 import math
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from ocpp.routing import on as _ocpp_on
@@ -526,10 +527,9 @@ class Charger(ChargerListeners, ChargerCommands):
         return self.energy.pending_wh is None
 
     def _apply_meter_values(self, meter_values: Iterable[dict[str, Any]], tx_id: Any) -> None:
-        ordered = sorted(
-            ((self._timestamp(mv.get("timestamp")), mv) for mv in meter_values),
-            key=lambda item: item[0],
-        )
+        ordered = [(self._timestamp(mv.get("timestamp")), mv) for mv in meter_values]
+        if len(ordered) > 1:
+            ordered.sort(key=itemgetter(0))
         tx = self.transactions.get(tx_id) if isinstance(tx_id, int) else self.active_transaction
         changed_energy = False
         samples: list[MeterSample] = []

@@ -41,9 +41,13 @@ def read_meter_value(meter_value: dict[str, Any]) -> MeterReading:
     """Read one MeterValue element; later samples of the same quantity win."""
     reading = MeterReading()
     phase_power: dict[str, float] = {}
-    for sample in meter_value.get("sampledValue", []):
-        value = sampled_number(sample)
-        if value is None:
+    for sample in meter_value.get("sampledValue", ()):
+        # sampled_number(), inlined: this loop runs for every sample of every frame.
+        try:
+            value = float(sample["value"])
+        except (KeyError, TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value) or sample.get("format") == "SignedData":
             reading.unreadable.append(sample)
             continue
         measurand = sample.get("measurand", ENERGY_REGISTER)

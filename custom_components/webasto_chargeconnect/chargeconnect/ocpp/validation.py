@@ -14,6 +14,12 @@ The schemas say nothing about ranges. :func:`check_values` adds what a number mu
 for us to keep it: every integer fits SQLite's signed 64 bits, every JSON number is
 finite, a ``connectorId`` is between 0 and :data:`MAX_CONNECTOR_ID`, and a sampled
 value (a decimal in a string) is a finite number below :data:`MAX_SAMPLED_VALUE`.
+On the hot path (:func:`validate_charger_call`) the 64-bit bound is compiled into the
+schemas (``minimum``/``maximum`` on every ``integer``) and the walk over the whole
+document is left out: a charger's Call that passed its schema holds no number but those
+integers (every object in those schemas is closed and none has a ``number``;
+``tests/test_hostile_data.py`` checks that this stays true of the ``ocpp`` package's
+schemas), and neither JSON parser of ours yields NaN or an infinity.
 
 Reading the schema files is blocking I/O: call :func:`warm_up` in an executor before
 the first frame (the server does this when it starts).
@@ -114,6 +120,8 @@ def _prepare(node: Any, formats: dict[str, Callable[[str], bool]]) -> Any:
       reported by the rule ``format``, which we map to the same CallError as ``enum``.
     - ``additionalProperties`` on a node that is not an object is dropped: JSON Schema
       applies it to objects only, so it never changes the result there.
+    - Every ``integer`` gets the signed 64-bit bounds (:func:`check_values` holds them too;
+      here they cost one comparison inside the generated code).
     """
     if isinstance(node, list):
         return [_prepare(v, formats) for v in node]
@@ -126,6 +134,10 @@ def _prepare(node: Any, formats: dict[str, Callable[[str], bool]]) -> Any:
         if key == "additionalProperties" and node.get("type") not in (None, "object"):
             continue
         out[key] = _prepare(value, formats) if key != "enum" else value
+    if out.get("type") == "integer":
+        # SQLite's signed 64 bits; reported as a type violation (see _check).
+        out["minimum"] = max(out.get("minimum", INT64_MIN), INT64_MIN)
+        out["maximum"] = min(out.get("maximum", INT64_MAX), INT64_MAX)
     enum = out.get("enum")
     if (
         out.get("type") == "string"
@@ -199,6 +211,9 @@ def _check(name: str, payload: Any) -> None:
     except fastjsonschema.JsonSchemaValueException as err:
         code = _RULE_TO_CODE.get(str(err.rule), "FormationViolation")
         message = str(err.message)
+        if err.rule in ("minimum", "maximum") and err.rule_definition in (INT64_MIN, INT64_MAX):
+            code = "TypeConstraintViolation"
+            message = f"{str(err.name).removeprefix('data.')} does not fit in a 64-bit integer"
         allowed = _ENUMS.get(str(err.rule_definition))
         if allowed is not None:
             message = f"{err.name} must be one of {', '.join(allowed)}"
@@ -216,28 +231,46 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
             yield from _walk(value, f"{path}[{index}]")
 
 
+def _decimal_number(value: Any) -> float | None:
+    """A Raw sampled value as a number: None unless it is a decimal number in a string.
+
+    ``float`` reads every decimal; what else it reads (``nan``, ``inf``, ``1_000``, digits of
+    other scripts) is caught by the finite test or, for the rare text that is not plain
+    ASCII without ``_``, by the pattern.
+    """
+    if type(value) is not str:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if math.isfinite(number) and value.isascii() and "_" not in value:
+        return number
+    return number if _DECIMAL_RE.match(value) else None
+
+
 def _check_sampled_values(meter_values: Any, path: str) -> None:
     if not isinstance(meter_values, list):
         return
     for i, meter_value in enumerate(meter_values):
         samples = meter_value.get("sampledValue") if isinstance(meter_value, dict) else None
-        for j, sample in enumerate(samples if isinstance(samples, list) else []):
+        for j, sample in enumerate(samples if isinstance(samples, list) else ()):
             if not isinstance(sample, dict) or sample.get("format") == "SignedData":
                 continue
             value = sample.get("value")
-            where = f"{path}[{i}].sampledValue[{j}].value"
-            if not isinstance(value, str) or not _DECIMAL_RE.match(value):
+            number = _decimal_number(value)
+            if number is None:
                 # The field is a string (right type); OCPP 1.6 says a Raw value is a decimal
                 # number, so other text is an invalid value.
                 raise SchemaError(
                     "PropertyConstraintViolation",
-                    f"{where} must be a decimal number, not {value!r}",
+                    f"{path}[{i}].sampledValue[{j}].value must be a decimal number, not {value!r}",
                 )
-            number = float(value)
-            if not math.isfinite(number) or abs(number) > MAX_SAMPLED_VALUE:
+            if not -MAX_SAMPLED_VALUE <= number <= MAX_SAMPLED_VALUE:  # False for NaN too
                 raise SchemaError(
                     "PropertyConstraintViolation",
-                    f"{where} {value.strip()[:40]} is out of range (at most {MAX_SAMPLED_VALUE:g})",
+                    f"{path}[{i}].sampledValue[{j}].value {str(value).strip()[:40]} is out of "
+                    f"range (at most {MAX_SAMPLED_VALUE:g})",
                 )
 
 
@@ -250,6 +283,11 @@ def check_values(payload: Any) -> None:
     """
     if _suspect(payload):
         _name_the_number(payload)
+    _check_fields(payload)
+
+
+def _check_fields(payload: Any) -> None:
+    """The connector id and the sampled values: what the schemas let through."""
     if isinstance(payload, dict):
         connector = payload.get("connectorId")
         if type(connector) is int and not 0 <= connector <= MAX_CONNECTOR_ID:
@@ -296,9 +334,13 @@ def _name_the_number(payload: Any) -> None:
 
 
 def validate_charger_call(action: str, payload: Any) -> None:
-    """Validate a Call a charger sent us: its schema, then the values (:func:`check_values`)."""
+    """Validate a Call a charger sent us: its schema, then the values (:func:`check_values`).
+
+    After the schema only the fields are checked: the integers are bounded by the
+    compiled schema, and a valid Call holds no other numbers (see the module docstring).
+    """
     _check(action, payload)
-    check_values(payload)
+    _check_fields(payload)
 
 
 def validate_our_result(action: str, payload: Any) -> None:
