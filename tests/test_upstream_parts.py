@@ -96,26 +96,29 @@ def test_outbox_keeps_billing_and_drops_the_rest_offline() -> None:
 
     box.disconnected()  # the Heartbeat goes, the billing messages wait
     assert len(box) == 2
-    assert box.head() is start
+    assert box.sending() is start
     box.sent(values)  # not the head: stays
     assert len(box) == 2
     box.sent(start)
-    assert box.head() is values
+    assert box.sending() is values
 
 
 def test_outbox_trims_the_oldest_meter_values(caplog: pytest.LogCaptureFixture) -> None:
     """Over max_queue the oldest MeterValues go, not the one in flight; said once a connection."""
     box = Outbox(3, LOGGER, "CP")
-    start = box.add("StartTransaction", {}, {"transactionId": 1}, connected=True)
     first = box.add("MeterValues", meter(1, 1), {}, connected=True)
-    box.in_flight = first
+    assert box.sending() is first
+    box.add("StopTransaction", {"transactionId": 1}, {}, connected=True)
     with caplog.at_level(logging.WARNING):
-        second = box.add("MeterValues", meter(1, 2), {}, connected=True)
-        third = box.add("MeterValues", meter(1, 3), {}, connected=True)
-    assert [box.head(), len(box)] == [start, 3]  # start, first (in flight), third
-    assert second is not None and third is not None
-    stored = [m["payload"]["meterValue"][0]["n"] for m in box.to_storage()["queue"][1:]]
-    assert stored == [1, 3]
+        box.add("MeterValues", meter(1, 2), {}, connected=True)
+        box.add("MeterValues", meter(1, 3), {}, connected=True)
+    assert len(box) == 3
+    stored = [(m["action"], m["payload"].get("meterValue")) for m in box.to_storage()["queue"]]
+    assert stored == [
+        ("MeterValues", [{"n": 1}]),  # in flight: kept
+        ("StopTransaction", None),
+        ("MeterValues", [{"n": 3}]),
+    ]
     assert caplog.text.count("dropping the oldest MeterValues") == 1
 
     # Nothing left that may go: starts and stops are kept over the limit.

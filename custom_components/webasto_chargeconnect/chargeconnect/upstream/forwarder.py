@@ -302,9 +302,8 @@ class UpstreamLink:
             self._wakeup.clear()
             if reader.done() or backend.ws.closed:
                 raise LinkLostError(f"websocket closed (code {backend.ws.close_code})")
-            message = self._outbox.head()
+            message = self._outbox.sending()
             if message is not None:
-                self._outbox.in_flight = message
                 await uplink.send(message)
                 self._outbox.sent(message)
                 if message.billing:

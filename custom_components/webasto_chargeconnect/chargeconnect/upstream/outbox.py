@@ -55,15 +55,16 @@ class Outbox:
         self._queue: deque[Message] = deque()
         self.next_seq = 1
         # The message being sent (never trimmed away under the sender).
-        self.in_flight: Message | None = None
+        self._in_flight: Message | None = None
         self._trim_logged = False
 
     def __len__(self) -> int:
         return len(self._queue)
 
-    def head(self) -> Message | None:
-        """The oldest message (the next to send)."""
-        return self._queue[0] if self._queue else None
+    def sending(self) -> Message | None:
+        """The oldest message, to send now: it stays first, and is not trimmed, until sent."""
+        self._in_flight = self._queue[0] if self._queue else None
+        return self._in_flight
 
     def add(
         self, action: str, payload: dict[str, Any], answer: dict[str, Any], *, connected: bool
@@ -88,7 +89,7 @@ class Outbox:
 
     def sent(self, message: Message) -> None:
         """``message`` was sent (answered, or given up on): it leaves the queue."""
-        self.in_flight = None
+        self._in_flight = None
         if self._queue and self._queue[0] is message:
             self._queue.popleft()
 
@@ -98,7 +99,7 @@ class Outbox:
 
     def disconnected(self) -> None:
         """The connection is gone: only billing messages wait for the next one."""
-        self.in_flight = None
+        self._in_flight = None
         self._queue = deque(message for message in self._queue if message.billing)
 
     def _trim(self) -> None:
@@ -108,7 +109,7 @@ class Outbox:
                 (
                     message
                     for message in self._queue
-                    if message.action == "MeterValues" and message is not self.in_flight
+                    if message.action == "MeterValues" and message is not self._in_flight
                 ),
                 None,
             )
