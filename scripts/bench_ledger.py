@@ -6,7 +6,7 @@ chargers, through ``Ledger.import_sessions`` (the documented bulk helper: the ge
 consumed in the ledger's thread, 500 sessions per transaction). Then it measures, on that
 file:
 
-* the database size, and how long ``async_open()`` takes on the existing archive (the
+* the database size, and how long ``open()`` takes on the existing archive (the
   time the ledger adds to the integration's setup; first open and median of 5),
 * ``query`` of one month (first page, a later page, with the total count),
 * ``totals`` for 7 and 30 days (all chargers and one),
@@ -215,29 +215,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         if not db.exists():
             ledger = Ledger(db)
-            await ledger.async_open()
+            await ledger.open()
             log(f"building {args.sessions} sessions x {args.samples} samples in {db}")
             source = archive(args.sessions, args.samples, args.chargers, args.years)
             inserted, seconds, block = await timed(lambda: ledger.import_sessions(source))
             assert inserted == args.sessions, inserted
             figures["build_s"] = seconds
             blocks["build (bulk import)"] = block
-            await ledger.async_close()
+            await ledger.close()
         figures["db_bytes"] = size(db)
 
         # Opening the existing archive: what the ledger adds to the setup.
         opens: list[float] = []
         for _ in range(5):
             ledger = Ledger(db)
-            _, seconds, block = await timed(ledger.async_open)
+            _, seconds, block = await timed(ledger.open)
             opens.append(seconds)
-            blocks["async_open"] = max(blocks.get("async_open", 0.0), block)
-            await ledger.async_close()
+            blocks["open"] = max(blocks.get("open", 0.0), block)
+            await ledger.close()
         figures["open_first_ms"] = opens[0] * 1000
         figures["open_median_ms"] = statistics.median(opens) * 1000
 
         ledger = Ledger(db)
-        await ledger.async_open()
+        await ledger.open()
         try:
             last = await ledger.last_session()
             assert last is not None
@@ -361,7 +361,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         )
                 tracemalloc.stop()
         finally:
-            await ledger.async_close()
+            await ledger.close()
         figures["rss_peak"] = maxrss()
         figures["rss_growth"] = maxrss() - rss_start
         figures["blocks_ms"] = {k: v * 1000 for k, v in blocks.items()}
@@ -391,7 +391,7 @@ def table(f: dict[str, Any], tracemalloc_on: bool) -> str:
         )
     rows += [
         (
-            "async_open() on the archive (added setup time)",
+            "open() on the archive (added setup time)",
             f"{f['open_first_ms']:.1f} ms first, {f['open_median_ms']:.1f} ms median of 5",
             f"< {TARGET_OPEN_MS:.0f} ms",
             ok(max(f["open_first_ms"], f["open_median_ms"]), TARGET_OPEN_MS),

@@ -65,7 +65,7 @@ def store() -> MemoryStore:
 @pytest.fixture
 async def access(store: MemoryStore, clock: Clock) -> AccessControl:
     control = AccessControl(store, clock=clock)
-    await control.async_load()
+    await control.load()
     return control
 
 
@@ -415,16 +415,16 @@ async def test_learned_tag_reaches_a_json_file(tmp_path: Path, clock: Clock) -> 
     path = tmp_path / "access.json"
     store = JsonFileStore(path)
     access = AccessControl(store, clock=clock)
-    await access.async_load()
+    await access.load()
     await access.add_tag("Phone", "PHONE")
     await access.arm_learning(A, "Blue card", timedelta(minutes=2))
     assert access.authorize(A, "04C0FFEE").reason == "learned"
-    await store.async_flush()
+    await store.flush()
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert [t["id_tag"] for t in saved["tags"]] == ["PHONE", "04C0FFEE"]
     assert saved["tags"][1]["kind"] == "rfid"
     reloaded = AccessControl(JsonFileStore(path), clock=clock)
-    await reloaded.async_load()
+    await reloaded.load()
     assert reloaded.authorize(B, "04c0ffee").reason == "owner_tag"
 
 
@@ -730,7 +730,7 @@ async def test_local_list_version(access: AccessControl, clock: Clock, store: Me
 
     # Stable across a restart from the same store.
     reloaded = AccessControl(store, clock=clock)
-    await reloaded.async_load()
+    await reloaded.load()
     assert reloaded.local_list(A) == access.local_list(A)
     assert reloaded.local_list_version(A) == versions[A]
 
@@ -752,7 +752,7 @@ async def test_local_list_version(access: AccessControl, clock: Clock, store: Me
 async def test_persistence_roundtrip_json_file(tmp_path: Path, clock: Clock) -> None:
     path = tmp_path / "sub" / "access.json"
     access = AccessControl(JsonFileStore(path), clock=clock)
-    await access.async_load()
+    await access.load()
     assert access.is_open
     parts = await build_installation(access)
     await access.set_favourite(A, "04a1b2c3")
@@ -789,7 +789,7 @@ async def test_persistence_roundtrip_json_file(tmp_path: Path, clock: Clock) -> 
     ]
 
     restored = AccessControl(JsonFileStore(path), clock=clock)
-    await restored.async_load()
+    await restored.load()
     assert restored.to_dict() == access.to_dict()
     assert restored.tags() == access.tags()
     assert restored.shares() == access.shares()
@@ -823,7 +823,7 @@ async def test_load_drops_unreadable_records(store: MemoryStore, clock: Clock) -
         "bookings": [{"booking_id": "b1"}],
     }
     access = AccessControl(store, clock=clock)
-    await access.async_load()
+    await access.load()
     assert [t.id_tag for t in access.tags()] == ["GOOD"]
     assert access.tags()[0].created == datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
     assert access.favourite(A) is not None

@@ -119,7 +119,7 @@ async def world(hass: HomeAssistant, entry: MockConfigEntry, online_sim: Simulat
     await online_sim.unplug()
     charger = entry.runtime_data.charger
     await wait_until(hass, lambda: charger.active_transaction is None)
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
     await hass.async_block_till_done()
     return World(
         hass=hass,

@@ -49,8 +49,8 @@ ALLOW = "switch.webasto_next_ws123456_allow_app_control"
 def fast_backoff() -> Iterator[None]:
     """Reconnect to the backend within a fraction of a second."""
     with (
-        patch.object(forwarding, "RECONNECT_MIN", 0.02),
-        patch.object(forwarding, "RECONNECT_MAX", 0.1),
+        patch.object(forwarding, "RECONNECT_MIN", timedelta(seconds=0.02)),
+        patch.object(forwarding, "RECONNECT_MAX", timedelta(seconds=0.1)),
     ):
         yield
 

@@ -899,7 +899,7 @@ class Fuzzer:
 
     async def check_after(self) -> None:
         """Nothing logged as an error; the state and the archive finite, the state loadable."""
-        await self.entry.runtime_data.owner.recorder.async_flush()
+        await self.entry.runtime_data.owner.recorder.flush()
         await self.hass.async_block_till_done()
         self.check_log()
         try:
@@ -956,7 +956,7 @@ class Fuzzer:
         return transaction_id
 
     async def archived(self, transaction_id: int) -> Any:
-        await self.entry.runtime_data.owner.recorder.async_flush()
+        await self.entry.runtime_data.owner.recorder.flush()
         return await self.entry.runtime_data.owner.ledger.get_session(transaction_id)
 
     async def status_now(self, connector_id: int) -> None:
@@ -1023,7 +1023,7 @@ async def check_state(charger: Charger) -> None:
     store.data = loaded
     reloaded = Charger(charger.identity, password=None, store=store, allocator=_NoIds())
     try:
-        await reloaded.async_load()
+        await reloaded.load()
     except Exception as err:
         raise AssertionError(f"the saved state does not load: {err!r}") from None
     again = reloaded.to_storage()

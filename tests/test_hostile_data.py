@@ -141,7 +141,7 @@ async def _round_trip(hass: HomeAssistant, charger: Charger) -> Charger:
         store=charger_store(hass, charger.identity),
         allocator=charger._allocator,
     )
-    await fresh.async_load()
+    await fresh.load()
     return fresh
 
 
@@ -379,7 +379,7 @@ async def test_poisoned_state_file_loads(hass: HomeAssistant, tmp_path: Path) ->
             return 1
 
     charger = Charger("POISONED", password=None, store=store, allocator=Allocator())
-    await charger.async_load()
+    await charger.load()
     assert charger.energy.lifetime_wh == 0
     assert charger.connectors[1].timestamp == datetime(1, 1, 1, tzinfo=UTC)
     assert list(charger.plug_in_times) == [1]
@@ -400,11 +400,11 @@ async def test_state_with_hostile_frames_loads_again_after_restart(
     await online_sim.send_raw(_frame("s-1", _mv({"value": "1e309", **REGISTER})))
     assert (await online_sim.next_raw_reply())[2] == "PropertyConstraintViolation"
     await online_sim.status("Available", timestamp="0001-01-01T00:00:00.000Z")
-    await charger.async_shutdown()
+    await charger.shutdown()
     fresh = Charger(
         IDENTITY, password=None, store=charger_store(hass, IDENTITY), allocator=charger._allocator
     )
-    await fresh.async_load()
+    await fresh.load()
     assert fresh.connector.status.value == "Available"
     assert fresh.energy.lifetime_wh == pytest.approx(charger.energy.lifetime_wh)
 
@@ -415,7 +415,7 @@ async def test_state_with_hostile_frames_loads_again_after_restart(
 async def test_one_chargers_bad_samples_do_not_lose_anothers(tmp_path: Path) -> None:
     """Samples of two chargers in one batch: the bad one fails alone, 150 others are kept."""
     ledger = Ledger(tmp_path / "sessions.db")
-    await ledger.async_open()
+    await ledger.open()
     try:
         t0 = datetime(2026, 3, 1, 8, tzinfo=UTC)
         for tx, charger in ((1, "NEXT-1"), (2, "NEXT-2")):
@@ -448,7 +448,7 @@ async def test_one_chargers_bad_samples_do_not_lose_anothers(tmp_path: Path) -> 
         # The writer goes on: the first charger's next samples are stored.
         assert await ledger.add_samples(1, good[:3]) == 3
     finally:
-        await ledger.async_close()
+        await ledger.close()
 
 
 async def test_charger_logs_no_traceback_for_a_wrong_clock(

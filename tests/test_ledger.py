@@ -86,11 +86,11 @@ def curve(at: datetime, count: int, meter: float = 10_000.0) -> list[Sample]:
 async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     """An open ledger on a real file."""
     store = Ledger(tmp_path / "ledger" / "sessions.db")
-    await store.async_open()
+    await store.open()
     try:
         yield store
     finally:
-        await store.async_close()
+        await store.close()
 
 
 async def add_stopped(
@@ -198,16 +198,16 @@ async def test_restart_then_stop(tmp_path: Path) -> None:
     """A session started before a restart is stopped after it, on a new Ledger."""
     path = tmp_path / "sessions.db"
     before = Ledger(path)
-    await before.async_open()
+    await before.open()
     await before.start_session(start(11, id_tag="04E1"))
     await before.add_samples(11, curve(T0, 5))
-    await before.async_close()
+    await before.close()
     with pytest.raises(LedgerClosedError) as err:
         await before.get_session(11)
     assert err.value.translation_key == "ledger_closed"
 
     after = Ledger(path)
-    await after.async_open()
+    await after.open()
     try:
         assert [r.transaction_id for r in await after.open_sessions("NEXT-1")] == [11]
         stopped = await after.stop_session(11, T0 + timedelta(hours=2), 22_000.0, "Remote", "04E1")
@@ -216,7 +216,7 @@ async def test_restart_then_stop(tmp_path: Path) -> None:
         assert stopped.cost == pytest.approx(EUR.cost(12.0))
         assert len(await after.samples(11)) == 5
     finally:
-        await after.async_close()
+        await after.close()
 
 
 async def test_interrupted_session_closed_then_corrected(tmp_path: Path) -> None:
@@ -227,11 +227,11 @@ async def test_interrupted_session_closed_then_corrected(tmp_path: Path) -> None
     """
     path = tmp_path / "sessions.db"
     crashed = Ledger(path)
-    await crashed.async_open()
+    await crashed.open()
     await crashed.start_session(start(21))
     await crashed.add_samples(21, curve(T0, 13))  # last register 12,200 Wh
     recovered = Ledger(path)
-    await recovered.async_open()
+    await recovered.open()
     try:
         closed = await recovered.stop_session(21, T0 + timedelta(minutes=15), None, "PowerLoss")
         assert closed is not None and closed.meter_stop_wh == pytest.approx(12_200)
@@ -250,8 +250,8 @@ async def test_interrupted_session_closed_then_corrected(tmp_path: Path) -> None
         empty = await recovered.stop_session(22, T0 + timedelta(hours=2), None, "Reboot")
         assert empty is not None and empty.energy_kwh == 0 and empty.cost == 0.5
     finally:
-        await recovered.async_close()
-        await crashed.async_close()
+        await recovered.close()
+        await crashed.close()
 
 
 async def test_cost_uses_the_tariff_at_start(ledger: Ledger) -> None:
@@ -414,7 +414,7 @@ async def test_migration_from_schema_v1_keeps_every_row(tmp_path: Path) -> None:
     conn.close()
 
     ledger = Ledger(path)
-    await ledger.async_open()
+    await ledger.open()
     try:
         page, total = await ledger.query(SessionFilter())
         assert total == 3
@@ -441,7 +441,7 @@ async def test_migration_from_schema_v1_keeps_every_row(tmp_path: Path) -> None:
         week = await ledger.totals(None, datetime(2024, 5, 1, tzinfo=UTC))
         assert week.sessions == 3 and week.energy_kwh == pytest.approx(7.9)
     finally:
-        await ledger.async_close()
+        await ledger.close()
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -460,7 +460,7 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     ledger = Ledger(path)
     with pytest.raises(LedgerSchemaError) as err:
-        await ledger.async_open()
+        await ledger.open()
     assert isinstance(err.value, ChargeConnectError)
     assert err.value.translation_key == "ledger_schema_newer"
     assert err.value.placeholders == {
@@ -479,12 +479,12 @@ async def test_unreadable_database_is_reported(tmp_path: Path) -> None:
     path.write_bytes(b"this is not an SQLite database" * 100)
     ledger = Ledger(path)
     with pytest.raises(LedgerOpenError) as err:
-        await ledger.async_open()
+        await ledger.open()
     assert err.value.translation_key == "ledger_open_failed"
     assert err.value.placeholders["path"] == str(path)
     assert "not a database" in err.value.placeholders["error"]
     assert not ledger.is_open
-    await ledger.async_close()  # harmless
+    await ledger.close()  # harmless
 
 
 async def test_sqlite_failures_become_ledger_errors(ledger: Ledger) -> None:
@@ -814,8 +814,8 @@ async def test_concurrent_samples_are_batched(ledger: Ledger) -> None:
 async def test_samples_after_close_are_refused(tmp_path: Path) -> None:
     """A closed ledger refuses samples with its own error, not a crash in a thread."""
     ledger = Ledger(tmp_path / "sessions.db")
-    await ledger.async_open()
+    await ledger.open()
     await ledger.start_session(start(1))
-    await ledger.async_close()
+    await ledger.close()
     with pytest.raises(LedgerClosedError):
         await ledger.add_samples(1, curve(T0, 1))

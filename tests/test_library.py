@@ -340,7 +340,7 @@ async def test_json_file_store(tmp_path: Path) -> None:
 
     store.async_delay_save(data, 60)
     store.async_delay_save(data, 60)
-    await store.async_flush()
+    await store.flush()
     assert await store.async_load() == {"a": 2}
     assert counter["n"] == 1
     memory = MemoryStore()

@@ -56,7 +56,7 @@ def _pdf_text(path: str) -> str:
 async def _flush(entry: MockConfigEntry) -> None:
     """Wait until the recorder wrote every event and the totals were re-read."""
     owner = entry.runtime_data.owner
-    await owner.recorder.async_flush()
+    await owner.recorder.flush()
     await owner.async_refresh_totals()
 
 
@@ -156,7 +156,7 @@ async def test_session_survives_reload_mid_session(
     await online_sim.plug_in()
     tx = await online_sim.start_transaction("CARD-9")
     await online_sim.meter_values(power_w=7000)
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
 
     # "Restart": unload, forget everything in memory, set up again on a new port.
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -71,7 +71,7 @@ async def _allocations_racing_loads(allocator: PersistentIdAllocator) -> list[in
     async def charger() -> list[int]:
         ids = []
         for _ in range(30):
-            await allocator.async_load()
+            await allocator.load()
             ids.append(await allocator.allocate())
         return ids
 
@@ -129,8 +129,8 @@ async def test_counter_starts_above_the_archive_and_the_chargers(
         return 40
 
     allocator = PersistentIdAllocator(store, highest_used=archive)
-    await allocator.async_note_used(45, "the saved state of CP-1")
-    await allocator.async_note_used(12, "the saved state of CP-2")  # below: nothing to say
+    await allocator.note_used(45, "the saved state of CP-1")
+    await allocator.note_used(12, "the saved state of CP-2")  # below: nothing to say
     assert await allocator.allocate() == 46
     assert store.data == {"next_transaction_id": 47}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -170,12 +170,12 @@ async def test_highest_transaction_id_of_an_archive_file(tmp_path: Path) -> None
     assert highest_transaction_id(path) == 17
 
     crashed = Ledger(tmp_path / "live.db")  # open (not closed: as after a crash)
-    await crashed.async_open()
+    await crashed.open()
     try:
         await crashed.start_session(_start(88))
         assert highest_transaction_id(tmp_path / "live.db") == 88
     finally:
-        await crashed.async_close()
+        await crashed.close()
 
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database at all" * 100)
@@ -201,7 +201,7 @@ def _start(transaction_id: int, charger: str = IDENTITY, at: datetime = T0) -> S
 async def test_close_interrupted(tmp_path: Path) -> None:
     """A lost session stops at its latest sample with its latest register, as an estimate."""
     ledger = Ledger(tmp_path / "sessions.db")
-    await ledger.async_open()
+    await ledger.open()
     try:
         await ledger.start_session(_start(5))
         await ledger.add_samples(
@@ -227,7 +227,7 @@ async def test_close_interrupted(tmp_path: Path) -> None:
         assert empty.energy_kwh == 0
         assert await ledger.close_interrupted(404, "Other") is None
     finally:
-        await ledger.async_close()
+        await ledger.close()
 
 
 # ------------------------------------------------------- through Home Assistant
@@ -252,7 +252,7 @@ async def _session(hass: HomeAssistant, entry: MockConfigEntry, sim: SimulatedCh
     tx_id = await sim.charge(samples=2, power_w=11000)
     await sim.unplug()
     await wait_until(hass, lambda: entry.runtime_data.charger.active_transaction is None)
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
     return tx_id
 
 
@@ -344,7 +344,7 @@ async def test_collision_is_not_silent_and_harms_no_other_session(
     assert tx_id == 1
     await online_sim.stop_transaction()
     await wait_until(hass, lambda: entry.runtime_data.charger.active_transaction is None)
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
 
     assert await ledger.get_session(1) == taken
     assert await ledger.samples(1) == []
@@ -383,11 +383,11 @@ async def test_repeated_stop_is_answered_the_same_and_counted_once(
         ],
     }
     first = await _raw(online_sim, "StopTransaction", stop, "stop-1")
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
     closed = charger.last_transaction
     lifetime = charger.energy.lifetime_wh
     second = await _raw(online_sim, "StopTransaction", stop, "stop-2")
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
 
     assert first[2] == second[2] == {"idTagInfo": {"status": "Accepted"}}
     assert charger.last_transaction is closed and closed.energy_wh == 4000
@@ -425,7 +425,7 @@ async def test_repeated_start_gets_the_same_transaction(
     other = await _raw(online_sim, "StartTransaction", {**start, "meterStart": 2600}, "start-4")
     assert other[2]["transactionId"] == tx_id + 1
 
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
     ledger = entry.runtime_data.owner.ledger
     _page, total = await ledger.query(SessionFilter())
     assert total == 2
@@ -451,7 +451,7 @@ async def test_archive_reconciled_with_the_chargers_state_at_start(
     lost_stop = await _session(hass, entry, sim)
     lost_whole = await _session(hass, entry, sim)
     running = await sim.charge(samples=1)
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
     ledger = entry.runtime_data.owner.ledger
     expected = {tx: _essentials(await ledger.get_session(tx)) for tx in (lost_stop, lost_whole)}
     await sim.disconnect()
@@ -472,15 +472,15 @@ async def test_archive_reconciled_with_the_chargers_state_at_start(
     await hass.async_add_executor_job(crash_leftovers)
     orphan_start = T0 + timedelta(days=1)
     orphan = Ledger(_archive(hass))
-    await orphan.async_open()
+    await orphan.open()
     await orphan.start_session(_start(500, at=orphan_start))
     await orphan.add_samples(500, [Sample(orphan_start + timedelta(minutes=3), register_wh=1500)])
-    await orphan.async_close()
+    await orphan.close()
 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     owner = entry.runtime_data.owner
-    await owner.recorder.async_flush()
+    await owner.recorder.flush()
     ledger = owner.ledger
     for tx, essentials in expected.items():
         assert _essentials(await ledger.get_session(tx)) == essentials, tx
@@ -506,7 +506,7 @@ async def test_archive_reconciled_with_the_chargers_state_at_start(
     assert (await _raw(sim, "StopTransaction", last_stop, "retry"))[2] == {}
     await sim.stop_transaction()
     await wait_until(hass, lambda: entry.runtime_data.charger.active_transaction is None)
-    await owner.recorder.async_flush()
+    await owner.recorder.flush()
     assert _essentials(await ledger.get_session(lost_stop)) == expected[lost_stop]
     assert await ledger.open_sessions(IDENTITY) == []
     assert (await ledger.totals(IDENTITY, T0)).sessions == 4

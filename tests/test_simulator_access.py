@@ -110,7 +110,7 @@ class Central:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        await self.access.async_load()
+        await self.access.load()
         app = web.Application()
         app.router.add_get("/ocpp/{identity}", self._handle)
         self._runner = web.AppRunner(app)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 import json
 import logging
 from pathlib import Path
@@ -139,18 +140,18 @@ async def make_link(
     async def factory(
         url: str, store_path: Path | None = None, start: bool = True, **options: Any
     ) -> UpstreamLink:
-        options.setdefault("reconnect_min", 0.02)
-        options.setdefault("reconnect_max", 0.1)
+        options.setdefault("reconnect_min", timedelta(seconds=0.02))
+        options.setdefault("reconnect_max", timedelta(seconds=0.1))
         store = JsonFileStore(store_path or tmp_path / "upstream.json")
         link = UpstreamLink(rig.charger, http, UpstreamConfig(url, **options), store)
         links.append(link)
         if start:
-            await link.async_start()
+            await link.start()
         return link
 
     yield factory
     for link in links:
-        await link.async_stop()
+        await link.stop()
 
 
 async def link_connected(link: UpstreamLink, connected: bool = True) -> None:
@@ -413,7 +414,7 @@ async def test_outage_replayed_in_order(
     await sim.status("Available")
     assert first != second
     assert link.queued == 6
-    await link.async_stop()  # writes the queue; started again below on the same store
+    await link.stop()  # writes the queue; started again below on the same store
     stored = read_store(tmp_path / "upstream.json")
     assert [(i["action"], i["tx"]) for i in stored["queue"]] == [
         ("MeterValues", first),
@@ -423,7 +424,7 @@ async def test_outage_replayed_in_order(
         ("MeterValues", second),
         ("StopTransaction", second),
     ]
-    await link.async_start()
+    await link.start()
 
     await backend.start()
     await backend.wait_for(lambda: len(backend.of("StopTransaction")) == 2)
@@ -446,7 +447,7 @@ async def test_outage_replayed_in_order(
     stamps = [p["meterValue"][0]["timestamp"] for p in backend.of("MeterValues")]
     assert len(stamps) == len(set(stamps)) == 4
     assert link.down_since is None
-    await link.async_flush()
+    await link.flush()
     assert read_store(tmp_path / "upstream.json")["queue"] == []
 
 
@@ -462,7 +463,7 @@ async def test_queue_survives_a_restart(
     await sim.stop_transaction("Local")
     assert old.queued == 4
     assert old.last_error is not None and "Cannot reach the backend" in old.last_error
-    await old.async_stop()
+    await old.stop()
     stored = read_store(store_path)
     assert [i["action"] for i in stored["queue"]] == [
         "StartTransaction",
@@ -486,7 +487,7 @@ async def test_queue_survives_a_restart(
         ("StopTransaction", 5000),
     ]
     assert new.their_transaction_id(ours) == 5000
-    await new.async_flush()
+    await new.flush()
     assert read_store(store_path)["transactions"] == {str(ours): 5000}
     assert read_store(store_path)["queue"] == []
 
@@ -549,7 +550,7 @@ async def test_queue_is_bounded(
         last = sim.register_wh
         await sim.stop_transaction("Local")
     assert link.queued == 3
-    await link.async_flush()
+    await link.flush()
     queue = read_store(tmp_path / "upstream.json")["queue"]
     assert [item["action"] for item in queue] == [
         "StartTransaction",
@@ -587,7 +588,7 @@ async def test_wrong_password_sets_last_error(
         assert not link.connected
         assert link.down_since is not None
         assert server.auth_failures >= 1
-        await link.async_stop()
+        await link.stop()
 
         good = await make_link(server.url, password="right-one")
         await link_connected(good)
@@ -617,11 +618,11 @@ async def test_tls_is_verified(
         await wait_until(strict.add_listener, lambda: strict.last_error is not None)
         assert "certificate" in (strict.last_error or "")
         assert not strict.connected
-        await strict.async_stop()
+        await strict.stop()
 
         lax = await make_link(server.url, verify_tls=False)
         await link_connected(lax)
-        await lax.async_stop()
+        await lax.stop()
 
         trusted = await loop.run_in_executor(
             None, lambda: ssl.create_default_context(cafile=str(cert))
@@ -722,7 +723,7 @@ async def test_a_misbehaving_backend(
     sim = await rig.online_sim()
     raw.handshake_statuses = [404, 500]
     errors: list[str | None] = []
-    link = await make_link(raw.url, call_timeout=0.5)
+    link = await make_link(raw.url, call_timeout=timedelta(seconds=0.5))
     link.add_listener(lambda: errors.append(link.last_error))
     with caplog.at_level(logging.INFO):
         boot = await raw.next_frame(2)
@@ -807,16 +808,18 @@ async def test_connect_timeout_and_reconnect_now(
     silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     try:
         port = silent.sockets[0].getsockname()[1]
-        link = await make_link(f"ws://127.0.0.1:{port}/ocpp", call_timeout=0.2)
+        link = await make_link(f"ws://127.0.0.1:{port}/ocpp", call_timeout=timedelta(seconds=0.2))
         await wait_until(link.add_listener, lambda: link.last_error is not None)
         assert link.last_error == "The backend did not answer the connection in time"
-        await link.async_stop()
+        await link.stop()
     finally:
         silent.close()
         await silent.wait_closed()
 
     await backend.stop()
-    slow = await make_link(backend.url, reconnect_min=60.0, reconnect_max=120.0)
+    slow = await make_link(
+        backend.url, reconnect_min=timedelta(minutes=1), reconnect_max=timedelta(minutes=2)
+    )
     await wait_until(slow.add_listener, lambda: slow.last_error is not None)
     await backend.start()
     slow.reconnect_now()
@@ -854,14 +857,14 @@ async def test_failing_listener_and_store(
     remove()
     remove()  # twice is harmless
     with caplog.at_level(logging.ERROR):
-        await link.async_start()
+        await link.start()
         try:
             await link_connected(link)
             sim = await rig.online_sim()
             await sim.charge(samples=1)
             await backend.wait_for(lambda: len(backend.of("MeterValues")) == 1)
         finally:
-            await link.async_stop()
+            await link.stop()
     assert "upstream listener failed" in caplog.text
     assert "cannot save the upstream queue" in caplog.text
     assert store.saves >= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import logging
 from typing import Final
 
@@ -78,8 +79,8 @@ CONF_UPSTREAM_USERNAME: Final = "upstream_username"
 CONF_UPSTREAM_PASSWORD: Final = "upstream_password"
 CONF_ALLOW_APP_CONTROL: Final = "allow_app_control"
 DEFAULT_ALLOW_APP_CONTROL: Final = True
-# A repair issue appears when the backend stays unreachable this long (seconds).
-UPSTREAM_ISSUE_AFTER: Final = 30 * 60
+# A repair issue appears when the backend stays unreachable this long.
+UPSTREAM_ISSUE_AFTER: Final = timedelta(minutes=30)
 # The charger's own web UI (the Next's LED brightness and free charging).
 CONF_WEBUI_HOST: Final = "webui_host"
 CONF_WEBUI_PASSWORD: Final = "webui_password"

@@ -34,9 +34,9 @@ from .const import (
 )
 
 STORAGE_VERSION = 1
-# Reconnect back-off towards the backend, seconds (doubling, with jitter).
-RECONNECT_MIN = 5.0
-RECONNECT_MAX = 300.0
+# Reconnect back-off towards the backend (doubling, with jitter).
+RECONNECT_MIN = timedelta(seconds=5)
+RECONNECT_MAX = timedelta(minutes=5)
 # How often the repair issue condition is checked besides every status change.
 ISSUE_CHECK_INTERVAL = timedelta(minutes=1)
 ISSUE_PREFIX = "upstream_unreachable_"
@@ -136,13 +136,13 @@ class Forwarding:
         self._unsubs.append(
             async_track_time_interval(self.hass, self._check_issue, ISSUE_CHECK_INTERVAL)
         )
-        await self.link.async_start()
+        await self.link.start()
 
     async def async_stop(self) -> None:
         """Disconnect and write the queue; the repair issue goes with the entry."""
         while self._unsubs:
             self._unsubs.pop()()
-        await self.link.async_stop()
+        await self.link.stop()
         ir.async_delete_issue(self.hass, DOMAIN, issue_id(self.entry))
         self._issue_raised = False
 
@@ -180,7 +180,7 @@ class Forwarding:
         long_down = (
             not link.connected
             and down_since is not None
-            and (dt_util.utcnow() - down_since).total_seconds() >= UPSTREAM_ISSUE_AFTER
+            and dt_util.utcnow() - down_since >= UPSTREAM_ISSUE_AFTER
         )
         if long_down and not self._issue_raised:
             assert down_since is not None

@@ -110,13 +110,13 @@ class ChargeConnectHub:
         async with self._owner_lock:
             if self.access is None:
                 access = AccessControl(Store(self.hass, STORAGE_VERSION, f"{DOMAIN}.access"))
-                await access.async_load()
+                await access.load()
                 self.access = access
             if self.ledger is None:
                 folder = self.hass.config.path(DOMAIN)
                 await self.hass.async_add_executor_job(partial(os.makedirs, folder, exist_ok=True))
                 ledger = Ledger(os.path.join(folder, LEDGER_FILE))
-                await ledger.async_open()
+                await ledger.open()
                 self.ledger = ledger
             self._owner_users.add(user)
             return self.access, self.ledger
@@ -127,7 +127,7 @@ class ChargeConnectHub:
             self._owner_users.discard(user)
             if not self._owner_users and self.ledger is not None:
                 ledger, self.ledger = self.ledger, None
-                await ledger.async_close()
+                await ledger.close()
 
     async def _async_highest_archived_id(self) -> int:
         """The highest transaction id in the session archive (read before it is opened)."""
@@ -236,9 +236,9 @@ class ChargeConnectHub:
                 options=options,
                 logger=LOGGER,
             )
-            await charger.async_load()
+            await charger.load()
             # Its saved transactions are taken too (the counter may be older than them).
-            await self.allocator.async_note_used(
+            await self.allocator.note_used(
                 charger.highest_transaction_id, f"the saved state of {identity}"
             )
             slot = _ChargerSlot(charger, port)
@@ -268,7 +268,7 @@ class ChargeConnectHub:
         if server is not None:
             await server.remove_charger(identity)
         else:
-            await slot.charger.async_shutdown()
+            await slot.charger.shutdown()
 
     @callback
     def _on_unknown_charger(self, identity: str, remote: str, port: int) -> None:

@@ -93,7 +93,7 @@ class ChargerOwner:
         """Hook into the charger and start the timers."""
         self.charger.authorizer = self._authorize
         self.charger.remote_start_tag_provider = lambda: self.remote_start_tag
-        await self.recorder.async_start()
+        await self.recorder.start()
         self._unsubs.append(self.access.add_listener(self._on_access_change))
         self._unsubs.append(self.charger.add_listener(self._on_charger_change))
         self._unsubs.append(
@@ -129,7 +129,7 @@ class ChargerOwner:
         self._list_timer = self._transition_timer = None
         self.charger.authorizer = None
         self.charger.remote_start_tag_provider = None
-        await self.recorder.async_stop()
+        await self.recorder.stop()
 
     # ----------------------------------------------------------------- the tag
     @property

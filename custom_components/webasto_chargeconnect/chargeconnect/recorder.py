@@ -109,7 +109,7 @@ class SessionRecorder:
         # Transactions whose id the archive holds for another session: not written.
         self._refused: set[int] = set()
 
-    async def async_start(self) -> None:
+    async def start(self) -> None:
         """Listen to the charger and start the writer; restores open sessions' tariffs.
 
         The writer's first job is the reconciliation with the charger's state (see
@@ -125,7 +125,7 @@ class SessionRecorder:
             self._run(), name=f"session recorder {self.charger.identity}"
         )
 
-    async def async_stop(self) -> None:
+    async def stop(self) -> None:
         """Stop listening, write what is queued, end the worker."""
         if self._remove_listener is not None:
             self._remove_listener()
@@ -135,7 +135,7 @@ class SessionRecorder:
             await self._worker
             self._worker = None
 
-    async def async_flush(self) -> None:
+    async def flush(self) -> None:
         """Wait until every queued event is in the ledger."""
         await self._idle.wait()
 

@@ -68,9 +68,9 @@ class JsonFileStore:
         if self._timer is not None:
             return
         loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(delay, self._flush)
+        self._timer = loop.call_later(delay, self._save_delayed)
 
-    def _flush(self) -> None:
+    def _save_delayed(self) -> None:
         self._timer = None
         if self._data_func is None:
             return
@@ -78,7 +78,7 @@ class JsonFileStore:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def async_flush(self) -> None:
+    async def flush(self) -> None:
         """Write a pending delayed save now."""
         if self._timer is not None and self._data_func is not None:
             await self.async_save(self._data_func())

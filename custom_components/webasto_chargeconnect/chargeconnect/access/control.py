@@ -109,7 +109,7 @@ class AccessControl:
         """Everything, JSON-safe: what the store holds (also fit for diagnostics)."""
         return self._state.to_dict()
 
-    async def async_load(self) -> None:
+    async def load(self) -> None:
         """Read the saved state (nothing saved yet: an empty installation, in open mode)."""
         data = await self._store.async_load()
         if not isinstance(data, dict):

@@ -50,7 +50,7 @@ class LedgerDatabaseError(LedgerError):
 
 
 class LedgerClosedError(LedgerError):
-    """The ledger was used before ``async_open`` or after ``async_close``."""
+    """The ledger was used before ``open`` or after ``close``."""
 
     translation_key = "ledger_closed"
 

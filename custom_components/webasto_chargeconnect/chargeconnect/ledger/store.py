@@ -75,7 +75,7 @@ class Ledger:
 
     @property
     def is_open(self) -> bool:
-        """True between ``async_open`` and ``async_close``."""
+        """True between ``open`` and ``close``."""
         return self._executor is not None
 
     async def _run[T](self, func: Callable[..., T], *args: Any) -> T:
@@ -100,7 +100,7 @@ class Ledger:
             raise LedgerClosedError
         return self._conn
 
-    async def async_open(self) -> None:
+    async def open(self) -> None:
         """Open the database, creating or migrating it. Cheap on a large archive."""
         if self._executor is not None:
             return
@@ -151,7 +151,7 @@ class Ledger:
                 conn.execute(f"PRAGMA user_version = {version + 1}")
             version += 1
 
-    async def async_close(self) -> None:
+    async def close(self) -> None:
         """Finish queued work, close the database and stop the executor thread."""
         executor = self._executor
         if executor is None:

@@ -176,7 +176,7 @@ class Charger(ChargerListeners, ChargerCommands):
         self.setup_error: str | None = None
 
     # ------------------------------------------------------------ persistence
-    async def async_load(self) -> None:
+    async def load(self) -> None:
         """Restore the saved state."""
         data = await self._store.async_load()
         if not data:
@@ -247,7 +247,7 @@ class Charger(ChargerListeners, ChargerCommands):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def async_shutdown(self) -> None:
+    async def shutdown(self) -> None:
         """Cancel background work and write the state (the server is stopping)."""
         tasks = list(self._tasks)
         for task in tasks:

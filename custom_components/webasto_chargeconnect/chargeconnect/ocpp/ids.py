@@ -18,7 +18,7 @@ class PersistentIdAllocator:
     runs before it is read and no later read can set it back. An id the session archive
     or a charger's saved state already holds is never handed out again: the counter
     starts above ``highest_used()`` (the archive's highest id, consulted with the
-    counter) and above what :meth:`async_note_used` reports, with a warning when it was
+    counter) and above what :meth:`note_used` reports, with a warning when it was
     behind (its file lost or restored from an old backup).
     """
 
@@ -36,7 +36,7 @@ class PersistentIdAllocator:
         self._lock = asyncio.Lock()
         self._loaded = False
 
-    async def async_load(self) -> None:
+    async def load(self) -> None:
         """Read the counter (once; later calls return at once)."""
         async with self._lock:
             await self._load()
@@ -75,7 +75,7 @@ class PersistentIdAllocator:
         self._next = used + 1
         await self._store.async_save({"next_transaction_id": self._next})
 
-    async def async_note_used(self, used: int, source: str) -> None:
+    async def note_used(self, used: int, source: str) -> None:
         """``used`` (and every id below it) is taken: never hand it out."""
         async with self._lock:
             await self._load()

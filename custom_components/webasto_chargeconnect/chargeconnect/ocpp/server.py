@@ -147,7 +147,7 @@ class CentralSystem:
         if charger is None:
             return
         connection = charger.connection
-        await charger.async_shutdown()
+        await charger.shutdown()
         if connection is not None:
             await self._close_connection(connection, "charger removed")
 
@@ -192,7 +192,7 @@ class CentralSystem:
             for site in list(runner.sites):
                 await site.stop()
         for charger in list(self.chargers.values()):
-            await charger.async_shutdown()
+            await charger.shutdown()
         if self._pending is not None:
             self._pending.abort_all()
         await asyncio.gather(
