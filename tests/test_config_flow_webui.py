@@ -11,7 +11,9 @@ backend URL and password were written, as the real charger would.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+import json
 import logging
+from pathlib import Path
 import socket
 from typing import Any
 from unittest.mock import patch
@@ -24,7 +26,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.webasto_chargeconnect import config_flow
+from custom_components.webasto_chargeconnect import config_flow, flow_forms
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from custom_components.webasto_chargeconnect.hub import async_get_hub
 from webasto_sim import SimulatedCharger
@@ -369,3 +371,34 @@ async def test_reauth_unexpected_error(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (" charger.local ", ("charger.local", 443)),
+        ("192.168.1.20:8443", ("192.168.1.20", 8443)),
+        ("192.168.1.20:web", ("192.168.1.20:web", 443)),
+        ("[fd00::20]:8443", ("fd00::20", 8443)),
+        ("[fd00::20]", ("fd00::20", 443)),
+        ("fd00::20", ("fd00::20", 443)),
+    ],
+)
+def test_split_host(text: str, expected: tuple[str, int]) -> None:
+    """The web UI address the owner typed: host, host:port, IPv6 with or without brackets."""
+    assert flow_forms.split_host(text) == expected
+
+
+def test_webui_error_keys() -> None:
+    """Each web-UI failure has its own form error (all translated)."""
+    errors = {
+        "invalid_auth": flow_forms.WebUiAuthError("h"),
+        "cannot_connect": flow_forms.WebUiConnectionError("h", "refused"),
+        "not_supported": flow_forms.WebUiNotSupportedError("backend URL", "next"),
+        "webui_error": flow_forms.WebUiError("odd answer"),
+    }
+    en = json.loads((Path(flow_forms.__file__).parent / "translations" / "en.json").read_text())
+    for key, err in errors.items():
+        assert flow_forms.webui_error(err) == key
+        assert key in en["config"]["error"]
+    assert "unknown" in en["config"]["error"]
