@@ -1,4 +1,5 @@
-"""Config flow: claim a charger, errors, duplicates, reconfigure, options, TLS."""
+"""Config flow: claim a charger (and let go of the claim), errors, duplicates, reconfigure,
+options, TLS."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.webasto_chargeconnect import config_flow
 from custom_components.webasto_chargeconnect.const import DOMAIN
+from custom_components.webasto_chargeconnect.flow_forms import entry_data
+from custom_components.webasto_chargeconnect.hub import async_get_hub
 from webasto_sim import SimulatedCharger
 
 from .conftest import (
@@ -365,3 +368,129 @@ async def test_options_refused_by_charger(
     await hass.async_block_till_done()
     assert "could not set the meter interval" in caplog.text
     assert entry.runtime_data.charger.options.max_current_a == 20
+
+
+def _port_of(result: dict) -> int:
+    return int(result["description_placeholders"]["full_url"].split(":")[2].split("/")[0])
+
+
+async def _refused(port: int) -> None:
+    """Nothing listens on the port any more."""
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectorError):
+            await session.ws_connect(f"ws://127.0.0.1:{port}/{IDENTITY}")
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_finish_hands_the_claim_to_the_entry(hass: HomeAssistant) -> None:
+    """Once the entry exists the flow lets go of its claim: the entry alone holds them."""
+    result = await _start(hass)
+    port = _port_of(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "finish"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    entry = result["result"]
+    hub = async_get_hub(hass)
+    assert hub._chargers[IDENTITY].users == {entry.entry_id}
+    assert hub._servers[port].users == {entry.entry_id}
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_timed_out_wait_keeps_the_claim_until_the_flow_ends(hass: HomeAssistant) -> None:
+    """After a timeout the charger may still connect; closing the dialog then lets go of it."""
+    result = await _start(hass)
+    port = _port_of(result)
+    with patch.object(config_flow, "CLAIM_TIMEOUT", 0.05):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "wait"}
+        )
+        await hass.async_block_till_done()
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["step_id"] == "not_connected"
+    sim = SimulatedCharger(f"ws://127.0.0.1:{port}/ocpp", IDENTITY, "next", password=PASSWORD)
+    try:
+        await sim.connect()
+        assert (await sim.boot())["status"] == "Accepted"
+        hass.config_entries.flow.async_abort(result["flow_id"])
+        await hass.async_block_till_done()
+        hub = async_get_hub(hass)
+        assert hub.server(port) is None
+        assert not hub._chargers
+        await _refused(port)
+    finally:
+        await sim.disconnect()
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_closing_the_dialog_while_waiting_releases_the_claim(hass: HomeAssistant) -> None:
+    """Aborted in the progress step: the wait ends and port and charger are let go of."""
+    result = await _start(hass)
+    port = _port_of(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "wait"}
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    flow = hass.config_entries.flow._progress[result["flow_id"]]
+    waiting = flow._wait_task
+    assert waiting is not None and not waiting.done()
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+    assert waiting.cancelled()
+    hub = async_get_hub(hass)
+    assert not hub._servers
+    assert not hub._chargers
+    await _refused(port)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_second_flow_for_the_same_charger_takes_it_over(hass: HomeAssistant) -> None:
+    """A second dialog for the identity is not refused: it claims the charger on its own port,
+    and closing the first one does not disturb it."""
+    first = await _start(hass)
+    second = await _start(hass)
+    assert first["step_id"] == second["step_id"] == "connect"
+    first_port, second_port = _port_of(first), _port_of(second)
+    assert first_port != second_port
+    hass.config_entries.flow.async_abort(first["flow_id"])
+    await hass.async_block_till_done()
+    await _refused(first_port)
+    result = await hass.config_entries.flow.async_configure(
+        second["flow_id"], {"next_step_id": "wait"}
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    sim = SimulatedCharger(
+        f"ws://127.0.0.1:{second_port}/ocpp", IDENTITY, "next", password=PASSWORD
+    )
+    try:
+        await sim.connect()
+        await sim.boot()
+        await hass.async_block_till_done()
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"][CONF_PORT] == second_port
+        await hass.async_block_till_done()
+        assert result["result"].runtime_data.charger.online
+    finally:
+        await sim.disconnect()
+
+
+def test_entry_data_builder() -> None:
+    """Blanks become None and the port a number; only what a step passes is in its data."""
+    assert entry_data(
+        identity="X",
+        connection={CONF_PASSWORD: " ", CONF_PORT: "8888", "ssl_certfile": " /c.pem "},
+    ) == {
+        "identity": "X",
+        CONF_PASSWORD: None,
+        CONF_PORT: 8888,
+        "ssl_certfile": "/c.pem",
+        "ssl_keyfile": None,
+    }
+    assert entry_data(webui_password="pw") == {"webui_password": "pw"}
+    assert entry_data(webui_host="h", webui_port=443, webui_model="next", upstream_url=None) == {
+        "webui_host": "h",
+        "webui_port": 443,
+        "webui_model": "next",
+    }

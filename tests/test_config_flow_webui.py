@@ -1,5 +1,8 @@
 """'Set it up for me' through the charger's web UI, reauthentication, and web-UI entities.
 
+Unexpected errors are made by patching the web-UI client (the one fault the simulator cannot
+produce on purpose); everything else is the real thing.
+
 Real Home Assistant and central system, webasto_sim's SimulatedWebUi (HTTPS, self-signed)
 playing the charger's web UI; its restart makes a SimulatedCharger connect to whatever
 backend URL and password were written, as the real charger would.
@@ -8,9 +11,12 @@ backend URL and password were written, as the real charger would.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+import json
 import logging
+from pathlib import Path
 import socket
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, CONF_PASSWORD, CONF_PORT
@@ -20,7 +26,9 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.webasto_chargeconnect import config_flow, flow_forms
 from custom_components.webasto_chargeconnect.const import DOMAIN
+from custom_components.webasto_chargeconnect.hub import async_get_hub
 from webasto_sim import SimulatedCharger
 from webasto_sim.webui import BackendSettings, SimulatedWebUi
 
@@ -276,3 +284,121 @@ async def test_next_web_ui_entities(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) <= 1
     assert "Traceback" not in caplog.text
+
+
+def _unexpected(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR
+        and r.exc_info
+        and r.getMessage().startswith("Unexpected error from the web UI")
+    ]
+
+
+async def test_unexpected_error_reading_the_web_ui(
+    hass: HomeAssistant, make_rig: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An error nobody foresaw: 'unknown' on the form, logged with its traceback, nothing held."""
+    rig: Rig = await make_rig()
+    port = free_port()
+    result = await _webui_form(hass)
+    with patch.object(
+        config_flow.WebUiClient, "async_get_info", side_effect=RuntimeError("surprise")
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _input(rig, port)
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+    assert len(_unexpected(caplog)) == 1
+    assert rig.webui.backend_url == OLD_BACKEND
+    assert not async_get_hub(hass)._servers
+    # The same form again, and this time it works.
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _input(rig, port))
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+
+
+async def test_failure_after_the_claim_then_another_port(
+    hass: HomeAssistant, make_rig: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The restart fails unexpectedly: 'unknown'. A new try on another port lets go of the first."""
+    rig: Rig = await make_rig(ocpp_password_field=True)
+    first, second = free_port(), free_port()
+    result = await _webui_form(hass)
+    with patch.object(
+        config_flow.WebUiClient, "async_reconnect", side_effect=RuntimeError("surprise")
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _input(rig, first)
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+    assert len(_unexpected(caplog)) == 1
+    hub = async_get_hub(hass)
+    assert hub.server(first) is not None  # still claimed: the owner may try again
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _input(rig, second))
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert hub.server(first) is None
+    assert set(hub._servers) == {second}
+    await rig.webui.wait_restarts()
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_PORT] == second
+    assert result["data"][CONF_PASSWORD] == rig.webui.backend_password
+    await hass.async_block_till_done()
+    assert result["result"].runtime_data.charger.online
+
+
+async def test_reauth_unexpected_error(
+    hass: HomeAssistant, make_rig: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reauth with an error nobody foresaw: 'unknown', logged; the right password still works."""
+    rig: Rig = await make_rig()
+    entry = await _webui_entry(hass, rig)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    with patch.object(config_flow.WebUiClient, "async_login", side_effect=RuntimeError("surprise")):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"webui_password": WEBUI_PASSWORD}
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+    assert len(_unexpected(caplog)) == 1
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"webui_password": WEBUI_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (" charger.local ", ("charger.local", 443)),
+        ("192.168.1.20:8443", ("192.168.1.20", 8443)),
+        ("192.168.1.20:web", ("192.168.1.20:web", 443)),
+        ("[fd00::20]:8443", ("fd00::20", 8443)),
+        ("[fd00::20]", ("fd00::20", 443)),
+        ("fd00::20", ("fd00::20", 443)),
+    ],
+)
+def test_split_host(text: str, expected: tuple[str, int]) -> None:
+    """The web UI address the owner typed: host, host:port, IPv6 with or without brackets."""
+    assert flow_forms.split_host(text) == expected
+
+
+def test_webui_error_keys() -> None:
+    """Each web-UI failure has its own form error (all translated)."""
+    errors = {
+        "invalid_auth": flow_forms.WebUiAuthError("h"),
+        "cannot_connect": flow_forms.WebUiConnectionError("h", "refused"),
+        "not_supported": flow_forms.WebUiNotSupportedError("backend URL", "next"),
+        "webui_error": flow_forms.WebUiError("odd answer"),
+    }
+    en = json.loads((Path(flow_forms.__file__).parent / "translations" / "en.json").read_text())
+    for key, err in errors.items():
+        assert flow_forms.webui_error(err) == key
+        assert key in en["config"]["error"]
+    assert "unknown" in en["config"]["error"]

@@ -1,4 +1,5 @@
-"""Setting entries up and tearing them down: shared servers, and nothing left behind on failure.
+"""Setting entries up and tearing them down: shared servers, and nothing left behind on failure;
+the claims a config flow holds on a port and a charger while it waits.
 
 These use a fixed port (the other tests give each entry port 0, its own server), because what
 they check is what happens when several entries, or a failed and a retried setup, use ONE port.
@@ -21,8 +22,14 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.webasto_chargeconnect.chargeconnect import ServerStartError
 from custom_components.webasto_chargeconnect.const import DOMAIN, LEDGER_FILE
-from custom_components.webasto_chargeconnect.hub import HUB, ChargeConnectHub
+from custom_components.webasto_chargeconnect.hub import (
+    HUB,
+    ChargeConnectHub,
+    TlsMismatchError,
+    async_get_hub,
+)
 from webasto_sim import SimulatedCharger
 
 from .conftest import PASSWORD, wait_until
@@ -204,3 +211,108 @@ async def test_configured_charger_refused_meanwhile_is_not_a_discovery(
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["unique_id"] for flow in flows] == [stranger.identity]
     assert "NEXT-WS300002" not in hub_of(hass)._discovered
+
+
+# ------------------------------------------------------------------ claims (config flows)
+async def test_claim_is_held_until_released_and_the_entry_keeps_the_charger(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A claim listens and accepts its charger; a timed-out wait keeps it; its entry takes over."""
+    port = free_port()
+    identity = "NEXT-WS400001"
+    hub = async_get_hub(hass)
+    claim = await hub.async_claim("test", identity, PASSWORD, port)
+    assert claim.port == port
+    assert not port_is_free(port)
+    # Nothing connects in time: False, and still held (the flow may wait again).
+    assert not await claim.async_wait_online(0.05)
+    server = hub.server(port)
+    assert server is not None
+    assert identity in server.chargers
+    sim = sim_for(port, identity)
+    try:
+        waiting = asyncio.ensure_future(claim.async_wait_online(10))
+        await sim.connect()
+        await sim.boot()
+        assert await waiting
+        # The entry the flow creates borrows the same server and charger...
+        entry = entry_on(port, identity)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        assert entry.runtime_data.charger is server.chargers[identity]
+        # ... so letting go of the claim (twice: harmless) keeps the connection.
+        await claim.async_release()
+        await claim.async_release()
+        assert claim.released
+        assert hub.server(port) is server
+        assert hub._chargers[identity].users == {entry.entry_id}
+        assert hub._servers[port].users == {entry.entry_id}
+        assert (await sim.heartbeat())["currentTime"]
+        assert entry.runtime_data.charger.online
+        # A released claim waits for nothing.
+        assert not await claim.async_wait_online(10)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await sim.disconnect()
+    assert hub.server(port) is None
+    assert not hub._chargers
+    assert await hass.async_add_executor_job(port_is_free, port)
+
+
+async def test_claim_released_twice_leaves_other_entries_alone(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A claim on an entry's port lets go of its own share only, however often it is released."""
+    port = free_port()
+    entry = entry_on(port, "NEXT-WS400002")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    hub = hub_of(hass)
+    server = hub.server(port)
+    assert server is not None
+    claim = await hub.async_claim("test", "NEXT-WS400003", None, port)
+    assert set(server.chargers) == {"NEXT-WS400002", "NEXT-WS400003"}
+    for _ in range(2):
+        await claim.async_release()
+        assert hub.server(port) is server
+        assert set(server.chargers) == {"NEXT-WS400002"}
+        assert hub._servers[port].users == {entry.entry_id}
+    # The claimed charger is gone from the port; the entry's charger still gets in.
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await sim_for(port, "NEXT-WS400003").connect()
+    assert err.value.status == 404
+    sim = sim_for(port, "NEXT-WS400002")
+    try:
+        await sim.connect()
+        assert (await sim.boot())["status"] == "Accepted"
+    finally:
+        await sim.disconnect()
+
+
+async def test_claim_that_cannot_listen_holds_nothing(
+    hass: HomeAssistant, socket_enabled: None, tmp_path: Path
+) -> None:
+    """A port in use, or served with other TLS settings: an error, and nothing is held."""
+    hub = async_get_hub(hass)
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        with pytest.raises(ServerStartError):
+            await hub.async_claim("test", "NEXT-WS400004", None, blocker.getsockname()[1])
+    assert not hub._servers
+    assert not hub._chargers
+    port = free_port()
+    entry = entry_on(port, "NEXT-WS400005")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    with pytest.raises(TlsMismatchError):
+        await hub.async_claim(
+            "test",
+            "NEXT-WS400006",
+            None,
+            port,
+            certfile=str(tmp_path / "cert.pem"),
+            keyfile=str(tmp_path / "key.pem"),
+        )
+    assert hub._servers[port].users == {entry.entry_id}
+    assert set(hub._chargers) == {"NEXT-WS400005"}

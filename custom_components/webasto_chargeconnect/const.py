@@ -85,6 +85,8 @@ UPSTREAM_ISSUE_AFTER: Final = timedelta(minutes=30)
 CONF_WEBUI_HOST: Final = "webui_host"
 CONF_WEBUI_PASSWORD: Final = "webui_password"
 CONF_WEBUI_PORT: Final = "webui_port"
+# The web UI's kind ("next" or "unite"), as the config flow found it.
+CONF_WEBUI_MODEL: Final = "webui_model"
 DEFAULT_WEBUI_PORT: Final = 443
 CONF_HA_HOST: Final = "ha_host"
 WEBUI_SCAN_INTERVAL: Final = 120  # the Next can take over 10 s per section

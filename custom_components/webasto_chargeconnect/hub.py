@@ -1,7 +1,7 @@
 """The integration-wide hub: one OCPP server per port, one Charger per identity.
 
-Config entries (and a config flow that waits for its charger) borrow servers and
-chargers from the hub; the last borrower to let go stops them.
+Config entries (and a config flow that waits for its charger, through a :class:`ChargerClaim`)
+borrow servers and chargers from the hub; the last borrower to let go stops them.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import count
 import os
 import ssl
 from typing import Any
@@ -104,6 +105,7 @@ class ChargeConnectHub:
         # Home Assistant sets up every entry at once: the first to ask for a port starts its
         # server while the others wait, then share it (no "address already in use").
         self._server_lock = asyncio.Lock()
+        self._claims = count(1)
 
     async def async_acquire_owner_data(self, user: str) -> tuple[AccessControl, Ledger]:
         """The access rules and the session archive (opened on first use)."""
@@ -270,6 +272,31 @@ class ChargeConnectHub:
         else:
             await slot.charger.shutdown()
 
+    async def async_claim(
+        self,
+        holder: str,
+        identity: str,
+        password: str | None,
+        port: int,
+        *,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> ChargerClaim:
+        """Listen on ``port`` and accept ``identity`` there before its entry exists.
+
+        ``holder`` names who claims (a flow), for the logs; every claim borrows under a name of
+        its own, so a flow that claims again can take the new claim before it lets go of the
+        old one. Raises :class:`ServerStartError` (:class:`TlsMismatchError`) with nothing held.
+        """
+        user = f"{holder}#{next(self._claims)}"
+        server = await self.async_acquire_server(port, user, certfile, keyfile)
+        try:
+            await self.async_acquire_charger(identity, password, server.port, user)
+        except BaseException:
+            await self.async_release_server(server.port, user)
+            raise
+        return ChargerClaim(self, user, identity, password, server.port)
+
     @callback
     def _on_unknown_charger(self, identity: str, remote: str, port: int) -> None:
         """A charger we do not know connected: offer it to the owner (once per run)."""
@@ -284,6 +311,73 @@ class ChargeConnectHub:
             context={"source": SOURCE_INTEGRATION_DISCOVERY},
             data={CONF_IDENTITY: identity, "remote": remote, "port": port},
         )
+
+
+class ChargerClaim:
+    """A config flow's hold on a port and a charger identity while it waits for the charger.
+
+    While it is held the server listens and the charger may connect and boot; the entry that
+    the flow creates borrows the same server and charger under its own name, so letting go of
+    the claim afterwards keeps the connection. Releasing is idempotent.
+    """
+
+    def __init__(
+        self, hub: ChargeConnectHub, user: str, identity: str, password: str | None, port: int
+    ) -> None:
+        self._hub = hub
+        self._user = user
+        self.identity = identity
+        self.password = password
+        # The port really listened on (a port 0 asked for becomes a free one).
+        self.port = port
+        self._released = False
+
+    @property
+    def released(self) -> bool:
+        """The claim was let go of."""
+        return self._released
+
+    async def async_set_password(self, password: str | None) -> None:
+        """Accept the charger with another password from now on (None: without one)."""
+        if self._released:
+            return
+        self.password = password or None
+        await self._hub.async_acquire_charger(self.identity, self.password, self.port, self._user)
+
+    async def async_wait_online(self, timeout: float) -> bool:
+        """Wait until the charger is connected; False after ``timeout`` (the claim stays held).
+
+        False at once when the claim is released, or when the identity is no longer served on
+        this claim's port (a later claim for it on another port took it over).
+        """
+        server = None if self._released else self._hub.server(self.port)
+        charger = server.chargers.get(self.identity) if server else None
+        if charger is None:
+            return False
+        connected = asyncio.Event()
+
+        def check() -> None:
+            if charger.online:
+                connected.set()
+
+        remove = charger.add_listener(check)
+        try:
+            check()
+            async with asyncio.timeout(timeout):
+                await connected.wait()
+        except TimeoutError:
+            return False
+        finally:
+            remove()
+        return True
+
+    async def async_release(self) -> None:
+        """Let go of the charger, then the server (each stops if nobody else holds it)."""
+        if self._released:
+            return
+        self._released = True
+        await self._hub.async_release_charger(self.identity, self._user)
+        await self._hub.async_release_server(self.port, self._user)
 
 
 @callback
