@@ -1333,7 +1333,10 @@ async def test_one_log_line_per_cause(fuzz: Fuzzer) -> None:
         lines = [
             f"{r.levelname} {r.getMessage()[:120]}"
             for r in fuzz.log.records[mark:]
-            if r.levelno >= logging.WARNING and not r.name.startswith("webasto_sim")
+            if r.levelno >= logging.WARNING
+            and not r.name.startswith("webasto_sim")
+            # asyncio's debug mode reports a slow step when the machine is loaded: not ours.
+            and r.name != "asyncio"
         ]
         if len(lines) > 1:
             flooded[cause] = lines
