@@ -12,6 +12,7 @@ import csv
 from datetime import UTC, datetime, timedelta
 import io
 import json
+import logging
 from pathlib import Path
 import re
 import sqlite3
@@ -383,8 +384,27 @@ async def test_schema_and_indexes(ledger: Ledger) -> None:
         conn.close()
 
 
-async def test_migration_from_schema_v1_keeps_every_row(tmp_path: Path) -> None:
+async def test_a_new_database_reports_no_migration(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database made now is built through every version without a line about migrating."""
+    caplog.set_level(logging.INFO)
+    ledger = Ledger(tmp_path / "new.db")
+    await ledger.open()
+    await ledger.close()
+    assert not [r for r in caplog.records if "Migrating" in r.getMessage()]
+    conn = sqlite3.connect(tmp_path / "new.db")
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        conn.close()
+
+
+async def test_migration_from_schema_v1_keeps_every_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A version-1 database (ISO text times, no energy column) is migrated in place."""
+    caplog.set_level(logging.INFO)
     path = tmp_path / "v1.db"
     conn = sqlite3.connect(path)
     conn.executescript(SCHEMA_V1)
@@ -415,6 +435,9 @@ async def test_migration_from_schema_v1_keeps_every_row(tmp_path: Path) -> None:
 
     ledger = Ledger(path)
     await ledger.open()
+    assert [r.getMessage() for r in caplog.records if "Migrating" in r.getMessage()] == [
+        f"Migrating {path} from schema 1 to 2"
+    ]
     try:
         page, total = await ledger.query(SessionFilter())
         assert total == 3

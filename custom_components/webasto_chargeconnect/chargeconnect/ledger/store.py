@@ -143,8 +143,9 @@ class Ledger:
         version: int = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise LedgerSchemaError(str(self.path), version, SCHEMA_VERSION)
+        created = version == 0  # a new database is built up through every version: no news
         while version < SCHEMA_VERSION:
-            if version:
+            if not created:
                 _LOGGER.info("Migrating %s from schema %s to %s", self.path, version, version + 1)
             with writes.transaction(conn):
                 MIGRATIONS[version](conn)
