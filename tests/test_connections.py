@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import os
+import socket
 import struct
 import tracemalloc
 from unittest.mock import patch
@@ -175,6 +176,7 @@ async def stop_reading(rig: Rig) -> tuple[RawClient, asyncio.Transport]:
     transport: asyncio.Transport = ws._writer.transport
     frames = echoed_frames(20)
     unsent = bytearray()
+    loop = asyncio.get_running_loop()
     async with asyncio.timeout(30):
         while transport.get_write_buffer_size() <= HIGH_WATER:
             if not unsent:
@@ -182,8 +184,28 @@ async def stop_reading(rig: Rig) -> tuple[RawClient, asyncio.Transport]:
             sent = old.try_send(bytes(unsent))
             del unsent[:sent]
             if not sent:
-                await asyncio.sleep(0.005)  # our own send buffer is full: let the server read
+                await _writable_or_server_full(loop, old.sock, transport)
     return old, transport
+
+
+async def _writable_or_server_full(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, transport: asyncio.Transport
+) -> None:
+    """Wait until our socket takes data again or the server's buffer passed the mark.
+
+    Our send buffer is full: either the server reads some of it (our socket becomes
+    writable) or it stopped reading because its answers fill its own buffer. The second
+    has no event to wait on, so each turn of the event loop looks at it (the server runs
+    in this loop: a turn is what lets it read or write).
+    """
+    writable = loop.create_future()
+    loop.add_writer(sock.fileno(), lambda: writable.done() or writable.set_result(None))
+    try:
+        # No event exists for the second condition (see above).
+        while not writable.done() and transport.get_write_buffer_size() <= HIGH_WATER:  # noqa: ASYNC110
+            await asyncio.sleep(0)  # one turn of the loop, no time
+    finally:
+        loop.remove_writer(sock.fileno())
 
 
 # ------------------------------------------------------------------ half-open connections
