@@ -23,7 +23,7 @@ from homeassistant.helpers.network import NoURLAvailableError, get_url
 
 from .chargeconnect import ServerStartError
 from .chargeconnect.ocpp.charger import MIN_CHARGING_CURRENT_A
-from .chargeconnect.upstream import (
+from .chargeconnect.webui import (
     ChargerWebInfo,
     WebUiAuthError,
     WebUiClient,
