@@ -103,10 +103,15 @@ async def async_setup_entry(
         )
 
 
-class ChargeConnectNumber(ChargeConnectEntity, NumberEntity):
-    """A number of a Webasto charger."""
+class _DescribedNumber(NumberEntity):
+    """Value and range as the description reads them."""
 
     entity_description: ChargeConnectNumberDescription
+
+    @property
+    def runtime_data(self) -> ChargeConnectRuntimeData:
+        """What the charger's entry holds (the entity bases provide it)."""
+        raise NotImplementedError
 
     @property
     def native_max_value(self) -> float:
@@ -118,8 +123,14 @@ class ChargeConnectNumber(ChargeConnectEntity, NumberEntity):
 
     @property
     def native_value(self) -> float | None:
-        """The value the charger reports."""
+        """The value as the charger (or its web UI) reports it."""
         return self.entity_description.value_fn(self.runtime_data)
+
+
+class ChargeConnectNumber(ChargeConnectEntity, _DescribedNumber):
+    """A number of a Webasto charger."""
+
+    entity_description: ChargeConnectNumberDescription
 
     def state_signature(self) -> object:
         """Value and range."""
@@ -134,15 +145,10 @@ class ChargeConnectNumber(ChargeConnectEntity, NumberEntity):
             self.async_write_ha_state()
 
 
-class WebUiNumber(WebUiEntity, NumberEntity):
+class WebUiNumber(WebUiEntity, _DescribedNumber):
     """A number in the charger's web UI (the Next's LED brightness)."""
 
     entity_description: ChargeConnectNumberDescription
-
-    @property
-    def native_value(self) -> float | None:
-        """As the web UI reports it."""
-        return self.entity_description.value_fn(self.runtime_data)
 
     @handle_errors
     async def async_set_native_value(self, value: float) -> None:

@@ -27,7 +27,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .chargeconnect.ledger import SessionRecord
+from .chargeconnect import Transaction
+from .chargeconnect.ledger import SessionRecord, Totals
 from .chargeconnect.ocpp.charger import session_duration
 from .const import (
     CONNECTOR_STATUS_TO_HA,
@@ -47,7 +48,7 @@ from .entity import (
     forwarded,
     upstream_value,
 )
-from .owner import WINDOWS
+from .owner import WINDOWS, ChargerOwner
 
 PARALLEL_UPDATES = 0
 
@@ -132,37 +133,43 @@ def _last_session(
     return value
 
 
-def _window_energy(window: str) -> Callable[[ChargeConnectRuntimeData], float | None]:
-    """Energy charged in a window (archive totals and the running session), in kWh."""
+def _in_window(
+    window: str,
+    archived: Callable[[ChargerOwner, Totals], float],
+    running: Callable[[ChargerOwner, Transaction], float],
+) -> Callable[[ChargeConnectRuntimeData], float | None]:
+    """A sum over a window: the archive's totals, plus the running session if it started there.
+
+    Rounded to 0.01 (kWh: 10 Wh steps), and a state is written only when this changes.
+    """
 
     def value(data: ChargeConnectRuntimeData) -> float | None:
         owner = data.owner
         totals = owner.totals.get(window)
         if totals is None:
             return None
-        energy = totals.energy_kwh
+        amount = archived(owner, totals)
         if (tx := owner.running_in(window)) is not None:
-            energy += tx.energy_wh / 1000.0
-        # 10 Wh steps: totals are read in kWh, and a state is written only when this changes.
-        return round(energy, 2)
+            amount += running(owner, tx)
+        return round(amount, 2)
 
     return value
+
+
+def _window_energy(window: str) -> Callable[[ChargeConnectRuntimeData], float | None]:
+    """Energy charged in a window, in kWh."""
+    return _in_window(
+        window, lambda _, totals: totals.energy_kwh, lambda _, tx: tx.energy_wh / 1000
+    )
 
 
 def _window_cost(window: str) -> Callable[[ChargeConnectRuntimeData], float | None]:
-    """Costs in a window (archive totals and the running session), in the shown currency."""
-
-    def value(data: ChargeConnectRuntimeData) -> float | None:
-        owner = data.owner
-        totals = owner.totals.get(window)
-        if totals is None:
-            return None
-        cost = totals.cost_by_currency.get(owner.currency, 0.0)
-        if (tx := owner.running_in(window)) is not None:
-            cost += owner.recorder.live_cost(tx) or 0.0
-        return round(cost, 2)
-
-    return value
+    """Costs in a window, in the currency shown."""
+    return _in_window(
+        window,
+        lambda owner, totals: totals.cost_by_currency.get(owner.currency, 0.0),
+        lambda owner, tx: owner.recorder.live_cost(tx) or 0.0,
+    )
 
 
 def _live_cost(data: ChargeConnectRuntimeData) -> float | None:

@@ -134,53 +134,52 @@ async def async_setup_entry(
         )
 
 
-class ChargeConnectSwitch(ChargeConnectEntity, SwitchEntity):
-    """A switch of a Webasto charger."""
+class _DescribedSwitch(SwitchEntity):
+    """State and commands as the description reads and sends them."""
 
     entity_description: ChargeConnectSwitchDescription
 
     @property
+    def runtime_data(self) -> ChargeConnectRuntimeData:
+        """What the charger's entry holds (the entity bases provide it)."""
+        raise NotImplementedError
+
+    @property
     def is_on(self) -> bool | None:
-        """The switch's state as the charger reports it."""
+        """As the charger (or its web UI) reports it."""
         return self.entity_description.value_fn(self.runtime_data)
 
     @handle_errors
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Switch on."""
-        await self._set(True)
+        await self.entity_description.set_fn(self.runtime_data, True)
+        await self._async_after_set()
 
     @handle_errors
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Switch off."""
-        await self._set(False)
+        await self.entity_description.set_fn(self.runtime_data, False)
+        await self._async_after_set()
 
-    async def _set(self, on: bool) -> None:
-        await self.entity_description.set_fn(self.runtime_data, on)
+    async def _async_after_set(self) -> None:
+        raise NotImplementedError
+
+
+class ChargeConnectSwitch(ChargeConnectEntity, _DescribedSwitch):
+    """A switch of a Webasto charger."""
+
+    entity_description: ChargeConnectSwitchDescription
+
+    async def _async_after_set(self) -> None:
         # What changed at once (a setting of Home Assistant) shows at once; the charger's
         # answers arrive with the coordinator's next push.
         self._handle_coordinator_update()
 
 
-class WebUiSwitch(WebUiEntity, SwitchEntity):
+class WebUiSwitch(WebUiEntity, _DescribedSwitch):
     """A switch in the charger's web UI (free charging: the Next has no OCPP key for it)."""
 
     entity_description: ChargeConnectSwitchDescription
 
-    @property
-    def is_on(self) -> bool | None:
-        """As the web UI reports it."""
-        return self.entity_description.value_fn(self.runtime_data)
-
-    @handle_errors
-    async def async_turn_on(self, **kwargs: Any) -> None:
-        """Switch on, then read the web UI back."""
-        await self._set(True)
-
-    @handle_errors
-    async def async_turn_off(self, **kwargs: Any) -> None:
-        """Switch off, then read the web UI back."""
-        await self._set(False)
-
-    async def _set(self, on: bool) -> None:
-        await self.entity_description.set_fn(self.runtime_data, on)
-        await self.coordinator.async_request_refresh()
+    async def _async_after_set(self) -> None:
+        await self.coordinator.async_request_refresh()  # read the web UI back
