@@ -19,7 +19,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 from homeassistant.const import CONF_PASSWORD, CONF_PORT, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -213,9 +213,20 @@ async def loaded(hass: HomeAssistant, *platforms: Platform) -> AsyncIterator[Rig
             await backend.stop()
 
 
-# Entity registry fields that Home Assistant added after 2025.4 (2026.10 has them): left out, so
-# that one snapshot holds on every supported version.
-NEWER_REGISTRY_FIELDS = props("object_id_base", "suggested_object_id")
+# Entity registry fields that differ between the supported Home Assistant versions, left out so
+# that one snapshot holds on all of them: 2026.10 added object_id_base and suggested_object_id,
+# and lists the entity's own name among its aliases (None) where 2025.4 has an empty set (the
+# aliases are the user's, not ours, either way).
+VERSION_DEPENDENT_FIELDS = props("aliases", "object_id_base", "suggested_object_id")
+
+
+def _comparable(state: State) -> State:
+    """The state with its attributes keyed by plain strings.
+
+    Home Assistant 2026.10 keys some attributes by ``EntityStateAttribute`` members (a StrEnum:
+    equal to the string, but the snapshot prints the member), 2025.4 by strings.
+    """
+    return State(state.entity_id, state.state, {str(k): v for k, v in state.attributes.items()})
 
 
 async def snapshot_entries(
@@ -226,8 +237,8 @@ async def snapshot_entries(
 ) -> None:
     """Every entity of the loaded platform, for each of ``entries``: registry entry and state.
 
-    What ``snapshot_platform`` of pytest-homeassistant-custom-component does, minus the fields
-    of the newer registry (``NEWER_REGISTRY_FIELDS``).
+    What ``snapshot_platform`` of pytest-homeassistant-custom-component does, minus what
+    differs between Home Assistant versions (``VERSION_DEPENDENT_FIELDS``, ``_comparable``).
     """
     for entry in entries:
         entity_entries = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
@@ -235,8 +246,8 @@ async def snapshot_entries(
         assert len({e.domain for e in entity_entries}) == 1, "load one platform only"
         for entity_entry in entity_entries:
             name = entity_entry.entity_id
-            assert entity_entry == snapshot(name=f"{name}-entry", exclude=NEWER_REGISTRY_FIELDS)
+            assert entity_entry == snapshot(name=f"{name}-entry", exclude=VERSION_DEPENDENT_FIELDS)
             assert entity_entry.disabled_by is None, "enable every entity"
             state = hass.states.get(name)
             assert state, f"no state for {name}"
-            assert state == snapshot(name=f"{name}-state")
+            assert _comparable(state) == snapshot(name=f"{name}-state")
