@@ -21,13 +21,14 @@ from custom_components.webasto_chargeconnect.chargeconnect import (
     MemoryStore,
     PersistentIdAllocator,
 )
-from custom_components.webasto_chargeconnect.chargeconnect.upstream import (
+from custom_components.webasto_chargeconnect.chargeconnect.webui import (
     ChargerWebInfo,
     WebUiAuthError,
     WebUiClient,
     WebUiConnectionError,
     WebUiError,
     WebUiNotSupportedError,
+    WebUiSettings,
 )
 from webasto_sim import SimulatedCharger
 from webasto_sim.webui import (
@@ -191,7 +192,7 @@ async def test_expired_token_logs_in_again(
 
     ui.clock_offset = 3600  # the charger now considers the token expired
     settings = await client.async_get_settings()
-    assert settings["led_brightness"] == 10
+    assert settings.led_brightness == 10
     assert ui.logins == 2
 
     ui.revoke_tokens()  # e.g. the charger rebooted
@@ -213,7 +214,12 @@ async def test_next_settings(make_webui: WebUiFactory, http: aiohttp.ClientSessi
     """Free charging and LED brightness on the Next, written with the right update types."""
     ui = await make_webui("next")
     client = client_for(ui, http, model="next")
-    assert await client.async_get_settings() == {
+    settings = await client.async_get_settings()
+    assert settings == WebUiSettings(
+        model="next", free_charging=False, free_charging_tag="FREE-TAG", led_brightness=10
+    )
+    # Diagnostics show what the Next has, by name (no Unite dimming level).
+    assert settings.to_dict() == {
         "free_charging": False,
         "free_charging_tag": "FREE-TAG",
         "led_brightness": 10,
@@ -231,8 +237,8 @@ async def test_next_settings(make_webui: WebUiFactory, http: aiohttp.ClientSessi
     ]
     assert ui.updates[1][0]["configurationFieldUpdateType"] == "number-configuration-field-update"
     settings = await client.async_get_settings()
-    assert settings["free_charging"] is True
-    assert settings["led_brightness"] == 55
+    assert settings.free_charging is True
+    assert settings.led_brightness == 55
     with pytest.raises(InvalidArgumentError):
         await client.async_set_led_brightness(101)
     assert ui.led_brightness == 55
@@ -244,7 +250,11 @@ async def test_unite_settings(make_webui: WebUiFactory, http: aiohttp.ClientSess
     """The Unite's flat fields: TRUE/FALSE strings; no 0-100 LED brightness."""
     ui = await make_webui("unite")
     client = client_for(ui, http)
-    assert await client.async_get_settings() == {
+    settings = await client.async_get_settings()
+    assert settings == WebUiSettings(
+        model="unite", free_charging=False, free_charging_tag="FREE-TAG", led_dimming_level="mid"
+    )
+    assert settings.to_dict() == {
         "free_charging": False,
         "free_charging_tag": "FREE-TAG",
         "led_dimming_level": "mid",
@@ -255,7 +265,7 @@ async def test_unite_settings(make_webui: WebUiFactory, http: aiohttp.ClientSess
     with pytest.raises(WebUiNotSupportedError) as err:
         await client.async_set_led_brightness(50)
     assert err.value.translation_key == "webui_not_supported"
-    assert (await client.async_get_settings())["free_charging"] is True
+    assert (await client.async_get_settings()).free_charging is True
 
 
 # ------------------------------------------------------------ backend and reconnect
@@ -521,7 +531,9 @@ async def test_odd_next_firmware(
 
     client = WebUiClient("127.0.0.1", PASSWORD, http, port=await odd_webui(handler), model="next")
     settings = await client.async_get_settings()
-    assert settings == {"free_charging": True, "free_charging_tag": None, "led_brightness": None}
+    assert settings == WebUiSettings(
+        model="next", free_charging=True, free_charging_tag=None, led_brightness=None
+    )
     with pytest.raises(WebUiNotSupportedError, match="free charging"):
         await client.async_set_free_charging(False)
     with pytest.raises(WebUiNotSupportedError, match="backend URL"):
@@ -584,7 +596,7 @@ async def test_odd_unite_firmware(
 
 
 def test_parse_bool() -> None:
-    from custom_components.webasto_chargeconnect.chargeconnect.upstream.webui import parse_bool
+    from custom_components.webasto_chargeconnect.chargeconnect.webui import parse_bool
 
     assert [parse_bool(v) for v in (True, "TRUE", "off", 1, 0, None, "maybe")] == [
         True,

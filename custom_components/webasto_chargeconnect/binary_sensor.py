@@ -1,4 +1,4 @@
-"""Binary sensors of a Webasto charger."""
+"""Binary sensors of a Webasto charger: online, plugged in, charging, the backend link."""
 
 from __future__ import annotations
 
@@ -16,20 +16,25 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .chargeconnect import Charger
-from .chargeconnect.upstream import UpstreamLink
-from .coordinator import ChargeConnectConfigEntry
-from .entity import ChargeConnectEntity
+from .coordinator import ChargeConnectConfigEntry, ChargeConnectRuntimeData
+from .entity import (
+    ChargeConnectEntity,
+    ChargeConnectEntityDescription,
+    async_add_when_supported,
+    forwarded,
+    upstream_value,
+)
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChargeConnectBinarySensorDescription(BinarySensorEntityDescription):
+class ChargeConnectBinarySensorDescription(
+    ChargeConnectEntityDescription, BinarySensorEntityDescription
+):
     """A binary sensor and how to read it."""
 
-    value_fn: Callable[[Charger], bool]
-    requires_online: bool = True
+    value_fn: Callable[[ChargeConnectRuntimeData], bool | None]
 
 
 BINARY_SENSORS: tuple[ChargeConnectBinarySensorDescription, ...] = (
@@ -38,20 +43,30 @@ BINARY_SENSORS: tuple[ChargeConnectBinarySensorDescription, ...] = (
         translation_key="online",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda c: c.online,
+        value_fn=lambda d: d.charger.online,
         requires_online=False,
     ),
     ChargeConnectBinarySensorDescription(
         key="plugged_in",
         translation_key="plugged_in",
         device_class=BinarySensorDeviceClass.PLUG,
-        value_fn=lambda c: c.plugged_in,
+        value_fn=lambda d: d.charger.plugged_in,
     ),
     ChargeConnectBinarySensorDescription(
         key="charging",
         translation_key="charging",
         device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
-        value_fn=lambda c: c.charging,
+        value_fn=lambda d: d.charger.charging,
+    ),
+    # The forwarding to the charger's original backend: nothing to do with the charger's link.
+    ChargeConnectBinarySensorDescription(
+        key="upstream_connected",
+        translation_key="upstream_connected",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=upstream_value(lambda link: link.connected),
+        exists_fn=forwarded,
+        requires_online=False,
     ),
 )
 
@@ -63,9 +78,12 @@ async def async_setup_entry(
 ) -> None:
     """Add the charger's binary sensors."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(ChargeConnectBinarySensor(coordinator, d) for d in BINARY_SENSORS)
-    if entry.runtime_data.forwarding is not None:
-        async_add_entities(UpstreamBinarySensor(coordinator, d) for d in UPSTREAM_BINARY_SENSORS)
+    async_add_when_supported(
+        entry,
+        async_add_entities,
+        BINARY_SENSORS,
+        lambda description: ChargeConnectBinarySensor(coordinator, description),
+    )
 
 
 class ChargeConnectBinarySensor(ChargeConnectEntity, BinarySensorEntity):
@@ -74,45 +92,6 @@ class ChargeConnectBinarySensor(ChargeConnectEntity, BinarySensorEntity):
     entity_description: ChargeConnectBinarySensorDescription
 
     @property
-    def is_on(self) -> bool:
-        """The sensor's value."""
-        return self.entity_description.value_fn(self.charger)
-
-    def state_signature(self) -> object:
-        """Only the value matters."""
-        return self.is_on
-
-
-@dataclass(frozen=True, kw_only=True)
-class UpstreamBinarySensorDescription(BinarySensorEntityDescription):
-    """A binary sensor of the forwarding to the charger's original backend."""
-
-    upstream_fn: Callable[[UpstreamLink], bool]
-    requires_online: bool = False  # the backend link has nothing to do with the charger
-
-
-UPSTREAM_BINARY_SENSORS: tuple[UpstreamBinarySensorDescription, ...] = (
-    UpstreamBinarySensorDescription(
-        key="upstream_connected",
-        translation_key="upstream_connected",
-        device_class=BinarySensorDeviceClass.CONNECTIVITY,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        upstream_fn=lambda link: link.connected,
-    ),
-)
-
-
-class UpstreamBinarySensor(ChargeConnectEntity, BinarySensorEntity):
-    """Whether the charger's original backend is connected (forwarding configured)."""
-
-    entity_description: UpstreamBinarySensorDescription
-
-    @property
     def is_on(self) -> bool | None:
-        """The link's state."""
-        link = self.upstream
-        return None if link is None else self.entity_description.upstream_fn(link)
-
-    def state_signature(self) -> object:
-        """Only the value matters."""
-        return self.is_on
+        """The sensor's value."""
+        return self.entity_description.value_fn(self.runtime_data)

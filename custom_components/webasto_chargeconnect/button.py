@@ -17,19 +17,18 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .chargeconnect import Charger
-from .coordinator import ChargeConnectConfigEntry
-from .entity import ChargeConnectEntity
+from .coordinator import ChargeConnectConfigEntry, ChargeConnectRuntimeData
+from .entity import ChargeConnectEntity, ChargeConnectEntityDescription, async_add_when_supported
 from .helpers import handle_errors
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChargeConnectButtonDescription(ButtonEntityDescription):
+class ChargeConnectButtonDescription(ChargeConnectEntityDescription, ButtonEntityDescription):
     """A button and what it does."""
 
-    press_fn: Callable[[Charger], Awaitable[Any]]
+    press_fn: Callable[[ChargeConnectRuntimeData], Awaitable[Any]]
 
 
 BUTTONS: tuple[ChargeConnectButtonDescription, ...] = (
@@ -38,26 +37,26 @@ BUTTONS: tuple[ChargeConnectButtonDescription, ...] = (
         translation_key="restart",
         device_class=ButtonDeviceClass.RESTART,
         entity_category=EntityCategory.CONFIG,
-        press_fn=lambda c: c.reset(hard=False),
+        press_fn=lambda d: d.charger.reset(hard=False),
     ),
     ChargeConnectButtonDescription(
         key="hard_reset",
         translation_key="hard_reset",
         entity_category=EntityCategory.CONFIG,
         entity_registry_enabled_default=False,
-        press_fn=lambda c: c.reset(hard=True),
+        press_fn=lambda d: d.charger.reset(hard=True),
     ),
     ChargeConnectButtonDescription(
         key="unlock",
         translation_key="unlock",
         entity_category=EntityCategory.CONFIG,
-        press_fn=lambda c: c.unlock_connector(),
+        press_fn=lambda d: d.charger.unlock_connector(),
     ),
     ChargeConnectButtonDescription(
         key="refresh",
         translation_key="refresh",
         entity_category=EntityCategory.DIAGNOSTIC,
-        press_fn=lambda c: c.refresh(),
+        press_fn=lambda d: d.charger.refresh(),
     ),
 )
 
@@ -69,7 +68,12 @@ async def async_setup_entry(
 ) -> None:
     """Add the charger's buttons."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(ChargeConnectButton(coordinator, d) for d in BUTTONS)
+    async_add_when_supported(
+        entry,
+        async_add_entities,
+        BUTTONS,
+        lambda description: ChargeConnectButton(coordinator, description),
+    )
 
 
 class ChargeConnectButton(ChargeConnectEntity, ButtonEntity):
@@ -80,4 +84,4 @@ class ChargeConnectButton(ChargeConnectEntity, ButtonEntity):
     @handle_errors
     async def async_press(self) -> None:
         """Send the command."""
-        await self.entity_description.press_fn(self.charger)
+        await self.entity_description.press_fn(self.runtime_data)

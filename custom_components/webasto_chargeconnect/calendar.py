@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from homeassistant.components.calendar import (
@@ -16,13 +17,22 @@ from homeassistant.util import dt as dt_util
 
 from .chargeconnect import ChargeConnectError
 from .chargeconnect.access import Booking
-from .coordinator import ChargeConnectConfigEntry, ChargeConnectCoordinator
-from .entity import ChargeConnectEntity
+from .coordinator import ChargeConnectConfigEntry
+from .entity import ChargeConnectEntity, ChargeConnectEntityDescription, async_add_when_supported
 from .helpers import to_ha_error
 
 PARALLEL_UPDATES = 0
 
-BOOKINGS = CalendarEntityDescription(key="bookings", translation_key="bookings")
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeConnectCalendarDescription(ChargeConnectEntityDescription, CalendarEntityDescription):
+    """A calendar of the charger."""
+
+
+# Bookings are Home Assistant's: they show whether or not the charger is online.
+BOOKINGS = ChargeConnectCalendarDescription(
+    key="bookings", translation_key="bookings", requires_online=False
+)
 
 
 async def async_setup_entry(
@@ -31,17 +41,20 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the bookings calendar."""
-    async_add_entities([ChargeConnectBookings(entry.runtime_data.coordinator)])
+    coordinator = entry.runtime_data.coordinator
+    async_add_when_supported(
+        entry,
+        async_add_entities,
+        (BOOKINGS,),
+        lambda description: ChargeConnectBookings(coordinator, description),
+    )
 
 
 class ChargeConnectBookings(ChargeConnectEntity, CalendarEntity):
     """Bookings of the charger: during one, only its tag may charge."""
 
     _attr_supported_features = CalendarEntityFeature.DELETE_EVENT
-
-    def __init__(self, coordinator: ChargeConnectCoordinator) -> None:
-        super().__init__(coordinator, BOOKINGS)
-        self._requires_online = False
+    entity_description: ChargeConnectCalendarDescription
 
     def _event(self, booking: Booking) -> CalendarEvent:
         tag = self.owner.access.tag(booking.id_tag)

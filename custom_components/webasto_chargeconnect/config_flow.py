@@ -18,7 +18,7 @@ from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .chargeconnect import ServerStartError
-from .chargeconnect.upstream import (
+from .chargeconnect.webui import (
     ChargerWebInfo,
     WebUiClient,
     WebUiError,

@@ -6,6 +6,8 @@ from datetime import timedelta
 import logging
 from typing import Final
 
+from .chargeconnect.models import ConnectorStatus
+
 DOMAIN: Final = "webasto_chargeconnect"
 LOGGER = logging.getLogger(__package__)
 
@@ -32,48 +34,63 @@ CLAIM_TIMEOUT: Final = 300.0
 # Entities are written at most this often per charger (a trailing write follows).
 UPDATE_THROTTLE: Final = 1.0
 
-STATUS_OPTIONS: Final = [
-    "available",
-    "preparing",
-    "charging",
-    "suspended_evse",
-    "suspended_ev",
-    "finishing",
-    "reserved",
-    "unavailable",
-    "faulted",
-    "unknown",
-    "offline",
-]
-ERROR_CODE_OPTIONS: Final = [
-    "no_error",
-    "connector_lock_failure",
-    "ev_communication_error",
-    "ground_failure",
-    "high_temperature",
-    "internal_error",
-    "local_list_conflict",
-    "other_error",
-    "over_current_failure",
-    "over_voltage",
-    "power_meter_failure",
-    "power_switch_failure",
-    "reader_failure",
-    "reset_failure",
-    "under_voltage",
-    "weak_signal",
-]
-FIRMWARE_STATUS_OPTIONS: Final = [
-    "idle",
-    "downloading",
-    "downloaded",
-    "download_failed",
-    "installing",
-    "installed",
-    "installation_failed",
-]
+# What the charger reports -> the enum sensors' (translated) states; the options follow.
+CONNECTOR_STATUS_TO_HA: Final[dict[ConnectorStatus, str]] = {
+    ConnectorStatus.AVAILABLE: "available",
+    ConnectorStatus.PREPARING: "preparing",
+    ConnectorStatus.CHARGING: "charging",
+    ConnectorStatus.SUSPENDED_EVSE: "suspended_evse",
+    ConnectorStatus.SUSPENDED_EV: "suspended_ev",
+    ConnectorStatus.FINISHING: "finishing",
+    ConnectorStatus.RESERVED: "reserved",
+    ConnectorStatus.UNAVAILABLE: "unavailable",
+    ConnectorStatus.FAULTED: "faulted",
+    ConnectorStatus.UNKNOWN: "unknown",
+}
+STATUS_OFFLINE: Final = "offline"  # the charger is not connected
+STATUS_OPTIONS: Final = [*CONNECTOR_STATUS_TO_HA.values(), STATUS_OFFLINE]
+# OCPP 1.6 ChargePointErrorCode; a code outside the standard shows as other_error.
+ERROR_CODE_TO_HA: Final[dict[str, str]] = {
+    "NoError": "no_error",
+    "ConnectorLockFailure": "connector_lock_failure",
+    "EVCommunicationError": "ev_communication_error",
+    "GroundFailure": "ground_failure",
+    "HighTemperature": "high_temperature",
+    "InternalError": "internal_error",
+    "LocalListConflict": "local_list_conflict",
+    "OtherError": "other_error",
+    "OverCurrentFailure": "over_current_failure",
+    "OverVoltage": "over_voltage",
+    "PowerMeterFailure": "power_meter_failure",
+    "PowerSwitchFailure": "power_switch_failure",
+    "ReaderFailure": "reader_failure",
+    "ResetFailure": "reset_failure",
+    "UnderVoltage": "under_voltage",
+    "WeakSignal": "weak_signal",
+}
+ERROR_CODE_OTHER: Final = "other_error"
+ERROR_CODE_OPTIONS: Final = list(ERROR_CODE_TO_HA.values())
+# OCPP 1.6 FirmwareStatus; another value shows as unknown.
+FIRMWARE_STATUS_TO_HA: Final[dict[str, str]] = {
+    "Idle": "idle",
+    "Downloading": "downloading",
+    "Downloaded": "downloaded",
+    "DownloadFailed": "download_failed",
+    "Installing": "installing",
+    "Installed": "installed",
+    "InstallationFailed": "installation_failed",
+}
+FIRMWARE_STATUS_OPTIONS: Final = list(FIRMWARE_STATUS_TO_HA.values())
+# The Unite's LedDimmingLevel -> the LED select's (translated) options.
+LED_DIMMING_TO_HA: Final[dict[str, str]] = {
+    "veryLow": "very_low",
+    "low": "low",
+    "mid": "mid",
+    "high": "high",
+    "timeBased": "time_based",
+}
 
-# Forwarding to the charger's original backend (issue 5).
+# Forwarding to the charger's original backend.
 CONF_UPSTREAM_URL: Final = "upstream_url"
 CONF_UPSTREAM_USERNAME: Final = "upstream_username"
 CONF_UPSTREAM_PASSWORD: Final = "upstream_password"
@@ -89,4 +106,4 @@ CONF_WEBUI_PORT: Final = "webui_port"
 CONF_WEBUI_MODEL: Final = "webui_model"
 DEFAULT_WEBUI_PORT: Final = 443
 CONF_HA_HOST: Final = "ha_host"
-WEBUI_SCAN_INTERVAL: Final = 120  # the Next can take over 10 s per section
+WEBUI_SCAN_INTERVAL: Final = timedelta(minutes=2)  # the Next can take over 10 s per section

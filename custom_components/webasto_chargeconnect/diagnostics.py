@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_UPSTREAM_PASSWORD, CONF_UPSTREAM_USERNAME, CONF_WEBUI_PASSWORD
 from .coordinator import ChargeConnectConfigEntry
+from .webui_coordinator import WebUiCoordinator
 
 TO_REDACT = {
     CONF_PASSWORD,
@@ -40,13 +41,15 @@ async def async_get_config_entry_diagnostics(
         "charger": async_redact_data(data.charger.diagnostics(), TO_REDACT),
         # The link's own snapshot carries no credentials (its URL without userinfo).
         "upstream": data.forwarding.link.as_dict() if data.forwarding is not None else None,
-        "webui": (
-            {
-                "model": data.webui.model,
-                "last_update_success": data.webui.last_update_success,
-                "settings": async_redact_data(data.webui.data or {}, TO_REDACT),
-            }
-            if data.webui is not None
-            else None
-        ),
+        "webui": None if data.webui is None else _webui(data.webui),
+    }
+
+
+def _webui(webui: WebUiCoordinator) -> dict[str, Any]:
+    settings = webui.settings
+    return {
+        "model": webui.model,
+        "last_update_success": webui.last_update_success,
+        # What the model's web UI has, by name ({} before the first read).
+        "settings": async_redact_data({} if settings is None else settings.to_dict(), TO_REDACT),
     }

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CARD_EVENT_TYPES
-from .coordinator import ChargeConnectConfigEntry, ChargeConnectCoordinator
-from .entity import ChargeConnectEntity
+from .coordinator import ChargeConnectConfigEntry
+from .entity import ChargeConnectEntity, ChargeConnectEntityDescription, async_add_when_supported
 from .owner import CardEvent
 
 PARALLEL_UPDATES = 0
 
-CARD = EventEntityDescription(
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeConnectEventDescription(ChargeConnectEntityDescription, EventEntityDescription):
+    """An event of the charger."""
+
+
+# The last card presented stays shown while the charger is offline.
+CARD = ChargeConnectEventDescription(
     key="card",
     translation_key="card",
     event_types=CARD_EVENT_TYPES,
+    requires_online=False,
 )
 
 
@@ -26,15 +36,19 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the card event."""
-    async_add_entities([ChargeConnectCardEvent(entry.runtime_data.coordinator)])
+    coordinator = entry.runtime_data.coordinator
+    async_add_when_supported(
+        entry,
+        async_add_entities,
+        (CARD,),
+        lambda description: ChargeConnectCardEvent(coordinator, description),
+    )
 
 
 class ChargeConnectCardEvent(ChargeConnectEntity, EventEntity):
     """A card was presented: accepted, blocked, expired, invalid or learned."""
 
-    def __init__(self, coordinator: ChargeConnectCoordinator) -> None:
-        super().__init__(coordinator, CARD)
-        self._requires_online = False
+    entity_description: ChargeConnectEventDescription
 
     async def async_added_to_hass(self) -> None:
         """Listen for cards."""

@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 
-from .chargeconnect.upstream import (
+from .chargeconnect.webui import (
     WebUiAuthError,
     WebUiConnectionError,
     WebUiError,

@@ -14,7 +14,7 @@ from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .chargeconnect.upstream import WebUiClient, WebUiError
+from .chargeconnect.webui import WebUiClient, WebUiError
 from .compat import vol
 from .const import (
     CONF_IDENTITY,

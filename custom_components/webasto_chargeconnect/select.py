@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import ChargeConnectConfigEntry
-from .entity import ChargeConnectEntity
+from .const import LED_DIMMING_TO_HA
+from .coordinator import ChargeConnectConfigEntry, ChargeConnectRuntimeData
+from .entity import ChargeConnectEntity, ChargeConnectEntityDescription, async_add_when_supported
 from .helpers import handle_errors
 
 PARALLEL_UPDATES = 1
 
-# The charger's level name -> the select's (translated) option.
-_OPTION = {
-    "veryLow": "very_low",
-    "low": "low",
-    "mid": "mid",
-    "high": "high",
-    "timeBased": "time_based",
-}
-_LEVEL = {option: level for level, option in _OPTION.items()}
+_LED_LEVEL = {option: level for level, option in LED_DIMMING_TO_HA.items()}
 
-LED_DIMMING = SelectEntityDescription(
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeConnectSelectDescription(ChargeConnectEntityDescription, SelectEntityDescription):
+    """A select, how to read it and how to choose."""
+
+    value_fn: Callable[[ChargeConnectRuntimeData], str | None]
+    select_fn: Callable[[ChargeConnectRuntimeData, str], Awaitable[Any]]
+
+
+def _led_dimming(data: ChargeConnectRuntimeData) -> str | None:
+    level = data.charger.led_dimming_level
+    return None if level is None else LED_DIMMING_TO_HA.get(level)
+
+
+LED_DIMMING = ChargeConnectSelectDescription(
     key="led_dimming",
     translation_key="led_dimming",
     entity_category=EntityCategory.CONFIG,
-    options=list(_OPTION.values()),
+    options=list(LED_DIMMING_TO_HA.values()),
+    value_fn=_led_dimming,
+    select_fn=lambda d, option: d.charger.set_led_dimming_level(_LED_LEVEL[option]),
+    exists_fn=lambda d: d.charger.features.led_dimming,
 )
 
 
@@ -38,33 +52,25 @@ async def async_setup_entry(
 ) -> None:
     """Add the LED select once the charger is known to have it."""
     coordinator = entry.runtime_data.coordinator
-    added = False
-
-    @callback
-    def add_new() -> None:
-        nonlocal added
-        if not added and coordinator.charger.features.led_dimming:
-            added = True
-            async_add_entities([ChargeConnectLedDimming(coordinator, LED_DIMMING)])
-
-    add_new()
-    entry.async_on_unload(coordinator.async_add_listener(add_new))
+    async_add_when_supported(
+        entry,
+        async_add_entities,
+        (LED_DIMMING,),
+        lambda description: ChargeConnectSelect(coordinator, description),
+    )
 
 
-class ChargeConnectLedDimming(ChargeConnectEntity, SelectEntity):
-    """The LED dimming level."""
+class ChargeConnectSelect(ChargeConnectEntity, SelectEntity):
+    """A select of a Webasto charger."""
+
+    entity_description: ChargeConnectSelectDescription
 
     @property
     def current_option(self) -> str | None:
-        """The level the charger reports."""
-        level = self.charger.led_dimming_level
-        return None if level is None else _OPTION.get(level)
-
-    def state_signature(self) -> object:
-        """Only the value matters."""
-        return self.current_option
+        """The option the charger reports."""
+        return self.entity_description.value_fn(self.runtime_data)
 
     @handle_errors
     async def async_select_option(self, option: str) -> None:
-        """Set the level."""
-        await self.charger.set_led_dimming_level(_LEVEL[option])
+        """Send the choice."""
+        await self.entity_description.select_fn(self.runtime_data, option)

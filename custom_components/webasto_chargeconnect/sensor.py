@@ -1,11 +1,13 @@
-"""Sensors of a Webasto charger."""
+"""Sensors of a Webasto charger: what it measures, its session archive, the backend link.
+
+Over 400 lines because it is one table: some thirty descriptions, each a few lines of data.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-import re
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -25,38 +27,41 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .chargeconnect import Charger
+from .chargeconnect import Transaction
+from .chargeconnect.ledger import SessionRecord, Totals
 from .chargeconnect.ocpp.charger import session_duration
-from .chargeconnect.upstream import UpstreamLink
-from .const import ERROR_CODE_OPTIONS, FIRMWARE_STATUS_OPTIONS, STATUS_OPTIONS
-from .coordinator import ChargeConnectConfigEntry
-from .entity import ChargeConnectEntity
+from .const import (
+    CONNECTOR_STATUS_TO_HA,
+    ERROR_CODE_OPTIONS,
+    ERROR_CODE_OTHER,
+    ERROR_CODE_TO_HA,
+    FIRMWARE_STATUS_OPTIONS,
+    FIRMWARE_STATUS_TO_HA,
+    STATUS_OFFLINE,
+    STATUS_OPTIONS,
+)
+from .coordinator import ChargeConnectConfigEntry, ChargeConnectRuntimeData
+from .entity import (
+    ChargeConnectEntity,
+    ChargeConnectEntityDescription,
+    async_add_when_supported,
+    forwarded,
+    upstream_value,
+)
 from .owner import WINDOWS, ChargerOwner
 
 PARALLEL_UPDATES = 0
 
-
-def _snake(value: str) -> str:
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", value).lower()
+type Value = StateType | datetime
 
 
-def _status(charger: Charger) -> str:
-    if not charger.online:
-        return "offline"
-    value = _snake(charger.status.value).replace("e_v_s_e", "evse").replace("e_v", "ev")
-    return value if value in STATUS_OPTIONS else "unknown"
+@dataclass(frozen=True, kw_only=True)
+class ChargeConnectSensorDescription(ChargeConnectEntityDescription, SensorEntityDescription):
+    """A sensor and how to read it from what the entry holds."""
 
-
-def _error_code(charger: Charger) -> str:
-    value = _snake(charger.error_code).replace("e_v_", "ev_")
-    return value if value in ERROR_CODE_OPTIONS else "other_error"
-
-
-def _firmware_status(charger: Charger) -> str | None:
-    if charger.firmware_status is None:
-        return None
-    value = _snake(charger.firmware_status)
-    return value if value in FIRMWARE_STATUS_OPTIONS else None
+    value_fn: Callable[[ChargeConnectRuntimeData], Value]
+    # The unit when it is not fixed (costs: the tariff's currency).
+    unit_fn: Callable[[ChargeConnectRuntimeData], str | None] | None = None
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -68,41 +73,111 @@ def _kwh(value: float | None) -> float | None:
     return None if value is None else round(value / 1000.0, 3)
 
 
-def _lifetime_energy(charger: Charger) -> float | None:
-    if charger.energy.last_register_wh is None:
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value / 60.0, 1)
+
+
+def _status(data: ChargeConnectRuntimeData) -> str:
+    charger = data.charger
+    return CONNECTOR_STATUS_TO_HA[charger.status] if charger.online else STATUS_OFFLINE
+
+
+def _lifetime_energy(data: ChargeConnectRuntimeData) -> float | None:
+    energy = data.charger.energy
+    if energy.last_register_wh is None:
         return None  # nothing measured yet
-    return _kwh(charger.energy.lifetime_wh)
+    return _kwh(energy.lifetime_wh)
 
 
-def _session_energy(charger: Charger) -> float | None:
-    session = charger.session
+def _session_energy(data: ChargeConnectRuntimeData) -> float | None:
+    session = data.charger.session
     return None if session is None else _kwh(session.energy_wh)
 
 
-def _session_duration(charger: Charger) -> float | None:
+def _session_duration(data: ChargeConnectRuntimeData) -> float | None:
+    charger = data.charger
     duration = session_duration(charger.session, charger.measurements.timestamp)
-    return None if duration is None else round(duration.total_seconds() / 60.0, 1)
+    return None if duration is None else _minutes(duration.total_seconds())
 
 
-def _session_start(charger: Charger) -> datetime | None:
-    session = charger.session
+def _session_start(data: ChargeConnectRuntimeData) -> datetime | None:
+    session = data.charger.session
     return None if session is None else session.start_time
 
 
-def _id_tag(charger: Charger) -> str | None:
-    tx = charger.active_transaction
+def _id_tag(data: ChargeConnectRuntimeData) -> str | None:
+    tx = data.charger.active_transaction
     return None if tx is None else tx.id_tag
 
 
-@dataclass(frozen=True, kw_only=True)
-class ChargeConnectSensorDescription(SensorEntityDescription):
-    """A sensor and how to read it from the charger."""
+def _phase_current(phase: str) -> Callable[[ChargeConnectRuntimeData], float | None]:
+    def value(data: ChargeConnectRuntimeData) -> float | None:
+        return _round(data.charger.measurements.current_a.get(phase), 2)
 
-    value_fn: Callable[[Charger], StateType | datetime]
-    requires_online: bool = True
+    return value
 
 
-SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
+def _currency(data: ChargeConnectRuntimeData) -> str:
+    return data.owner.currency
+
+
+def _last_session(
+    read: Callable[[SessionRecord], Value],
+) -> Callable[[ChargeConnectRuntimeData], Value]:
+    """A value of the last finished session (None before the first)."""
+
+    def value(data: ChargeConnectRuntimeData) -> Value:
+        record = data.owner.last_session
+        return None if record is None else read(record)
+
+    return value
+
+
+def _in_window(
+    window: str,
+    archived: Callable[[ChargerOwner, Totals], float],
+    running: Callable[[ChargerOwner, Transaction], float],
+) -> Callable[[ChargeConnectRuntimeData], float | None]:
+    """A sum over a window: the archive's totals, plus the running session if it started there.
+
+    Rounded to 0.01 (kWh: 10 Wh steps), and a state is written only when this changes.
+    """
+
+    def value(data: ChargeConnectRuntimeData) -> float | None:
+        owner = data.owner
+        totals = owner.totals.get(window)
+        if totals is None:
+            return None
+        amount = archived(owner, totals)
+        if (tx := owner.running_in(window)) is not None:
+            amount += running(owner, tx)
+        return round(amount, 2)
+
+    return value
+
+
+def _window_energy(window: str) -> Callable[[ChargeConnectRuntimeData], float | None]:
+    """Energy charged in a window, in kWh."""
+    return _in_window(
+        window, lambda _, totals: totals.energy_kwh, lambda _, tx: tx.energy_wh / 1000
+    )
+
+
+def _window_cost(window: str) -> Callable[[ChargeConnectRuntimeData], float | None]:
+    """Costs in a window, in the currency shown."""
+    return _in_window(
+        window,
+        lambda owner, totals: totals.cost_by_currency.get(owner.currency, 0.0),
+        lambda owner, tx: owner.recorder.live_cost(tx) or 0.0,
+    )
+
+
+def _live_cost(data: ChargeConnectRuntimeData) -> float | None:
+    cost = data.owner.live_cost()
+    return None if cost is None else round(cost, 2)
+
+
+_CHARGER_SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
     ChargeConnectSensorDescription(
         key="status",
         translation_key="status",
@@ -117,7 +192,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=ERROR_CODE_OPTIONS,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_error_code,
+        value_fn=lambda d: ERROR_CODE_TO_HA.get(d.charger.error_code, ERROR_CODE_OTHER),
     ),
     ChargeConnectSensorDescription(
         key="power",
@@ -127,7 +202,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=2,
-        value_fn=lambda c: _round(c.measurements.power_w, 1),
+        value_fn=lambda d: _round(d.charger.measurements.power_w, 1),
     ),
     *(
         ChargeConnectSensorDescription(
@@ -137,7 +212,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
             state_class=SensorStateClass.MEASUREMENT,
             native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
             suggested_display_precision=1,
-            value_fn=lambda c, p=phase: _round(c.measurements.current_a.get(p), 2),  # type: ignore[misc]
+            value_fn=_phase_current(phase),
         )
         for phase in ("L1", "L2", "L3")
     ),
@@ -148,7 +223,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
         suggested_display_precision=0,
-        value_fn=lambda c: _round(c.measurements.voltage, 1),
+        value_fn=lambda d: _round(d.charger.measurements.voltage, 1),
     ),
     ChargeConnectSensorDescription(
         key="energy",
@@ -157,9 +232,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=lambda c: (
-            _kwh(c.energy.lifetime_wh) if c.energy.last_register_wh is not None else None
-        ),
+        value_fn=_lifetime_energy,
         requires_online=False,
     ),
     ChargeConnectSensorDescription(
@@ -195,7 +268,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
-        value_fn=lambda c: _round(c.measurements.current_offered_a, 1),
+        value_fn=lambda d: _round(d.charger.measurements.current_offered_a, 1),
         entity_registry_enabled_default=False,
     ),
     ChargeConnectSensorDescription(
@@ -208,7 +281,7 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         translation_key="last_heartbeat",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda c: c.last_heartbeat,
+        value_fn=lambda d: d.charger.last_heartbeat,
         entity_registry_enabled_default=False,
         requires_online=False,
     ),
@@ -218,128 +291,121 @@ SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=FIRMWARE_STATUS_OPTIONS,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_firmware_status,
+        value_fn=lambda d: FIRMWARE_STATUS_TO_HA.get(d.charger.firmware_status or ""),
         requires_online=False,
     ),
 )
 
-
-def _window_energy(owner: ChargerOwner, window: str) -> float | None:
-    totals = owner.totals.get(window)
-    if totals is None:
-        return None
-    energy = totals.energy_kwh
-    if (tx := owner.running_in(window)) is not None:
-        energy += tx.energy_wh / 1000.0
-    # 10 Wh steps: totals are read in kWh, and a state is written only when this changes.
-    return round(energy, 2)
-
-
-def _window_cost(owner: ChargerOwner, window: str) -> float | None:
-    totals = owner.totals.get(window)
-    if totals is None:
-        return None
-    cost = totals.cost_by_currency.get(owner.currency, 0.0)
-    if (tx := owner.running_in(window)) is not None:
-        cost += owner.recorder.live_cost(tx) or 0.0
-    return round(cost, 2)
-
-
-def _last(owner: ChargerOwner, attribute: str) -> StateType | datetime:
-    record = owner.last_session
-    if record is None:
-        return None
-    value = getattr(record, attribute)
-    if attribute == "duration":
-        return None if value is None else round(value.total_seconds() / 60.0, 1)
-    if isinstance(value, float):
-        return round(value, 3)
-    return value  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True, kw_only=True)
-class OwnerSensorDescription(SensorEntityDescription):
-    """A sensor of the session archive and costs."""
-
-    owner_fn: Callable[[ChargerOwner], StateType | datetime]
-    monetary: bool = False
-    requires_online: bool = False
-
-
-OWNER_SENSORS: tuple[OwnerSensorDescription, ...] = (
-    OwnerSensorDescription(
+# The session archive and costs: there whether or not the charger is online.
+_OWNER_SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
+    ChargeConnectSensorDescription(
         key="session_cost",
         translation_key="session_cost",
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
-        monetary=True,
-        owner_fn=lambda o: None if (cost := o.live_cost()) is None else round(cost, 2),
+        value_fn=_live_cost,
+        unit_fn=_currency,
+        requires_online=False,
     ),
-    OwnerSensorDescription(
+    ChargeConnectSensorDescription(
         key="last_session_energy",
         translation_key="last_session_energy",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        owner_fn=lambda o: _last(o, "energy_kwh"),
+        value_fn=_last_session(lambda r: round(r.energy_kwh, 3)),
+        requires_online=False,
     ),
-    OwnerSensorDescription(
+    ChargeConnectSensorDescription(
         key="last_session_cost",
         translation_key="last_session_cost",
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
-        monetary=True,
-        owner_fn=lambda o: _last(o, "cost"),
+        value_fn=_last_session(lambda r: None if r.cost is None else round(r.cost, 3)),
+        unit_fn=_currency,
+        requires_online=False,
     ),
-    OwnerSensorDescription(
+    ChargeConnectSensorDescription(
         key="last_session_start",
         translation_key="last_session_start",
         device_class=SensorDeviceClass.TIMESTAMP,
-        owner_fn=lambda o: _last(o, "start_time"),
+        value_fn=_last_session(lambda r: r.start_time),
+        requires_online=False,
     ),
-    OwnerSensorDescription(
+    ChargeConnectSensorDescription(
         key="last_session_end",
         translation_key="last_session_end",
         device_class=SensorDeviceClass.TIMESTAMP,
-        owner_fn=lambda o: _last(o, "stop_time"),
+        value_fn=_last_session(lambda r: r.stop_time),
+        requires_online=False,
     ),
-    OwnerSensorDescription(
+    ChargeConnectSensorDescription(
         key="last_session_duration",
         translation_key="last_session_duration",
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
-        owner_fn=lambda o: _last(o, "duration"),
+        value_fn=_last_session(
+            lambda r: None if r.duration is None else _minutes(r.duration.total_seconds())
+        ),
+        requires_online=False,
     ),
     *(
-        OwnerSensorDescription(
+        ChargeConnectSensorDescription(
             key=f"energy_{window}",
             translation_key=f"energy_{window}",
             device_class=SensorDeviceClass.ENERGY,
             native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
             suggested_display_precision=2,
-            owner_fn=lambda o, w=window: _window_energy(o, w),  # type: ignore[misc]
+            value_fn=_window_energy(window),
+            requires_online=False,
         )
         for window in WINDOWS
     ),
     *(
-        OwnerSensorDescription(
+        ChargeConnectSensorDescription(
             key=f"cost_{window}",
             translation_key=f"cost_{window}",
             device_class=SensorDeviceClass.MONETARY,
             suggested_display_precision=2,
-            monetary=True,
-            owner_fn=lambda o, w=window: _window_cost(o, w),  # type: ignore[misc]
+            value_fn=_window_cost(window),
+            unit_fn=_currency,
+            requires_online=False,
         )
         for window in WINDOWS
     ),
-    OwnerSensorDescription(
+    ChargeConnectSensorDescription(
         key="sessions",
         translation_key="sessions",
         state_class=SensorStateClass.TOTAL_INCREASING,
-        owner_fn=lambda o: o.session_count,
+        value_fn=lambda d: d.owner.session_count,
+        requires_online=False,
     ),
 )
+
+# The forwarding to the charger's original backend: nothing to do with the charger's link.
+_UPSTREAM_SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
+    ChargeConnectSensorDescription(
+        key="upstream_queued",
+        translation_key="upstream_queued",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=upstream_value(lambda link: link.queued),
+        exists_fn=forwarded,
+        requires_online=False,
+    ),
+    ChargeConnectSensorDescription(
+        key="upstream_last_error",
+        translation_key="upstream_last_error",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=upstream_value(lambda link: link.last_error[:255] if link.last_error else None),
+        exists_fn=forwarded,
+        requires_online=False,
+    ),
+)
+
+SENSORS = (*_CHARGER_SENSORS, *_OWNER_SENSORS, *_UPSTREAM_SENSORS)
 
 
 async def async_setup_entry(
@@ -349,10 +415,12 @@ async def async_setup_entry(
 ) -> None:
     """Add the charger's sensors."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(ChargeConnectSensor(coordinator, d) for d in SENSORS)
-    async_add_entities(ChargeConnectOwnerSensor(coordinator, d) for d in OWNER_SENSORS)
-    if entry.runtime_data.forwarding is not None:
-        async_add_entities(UpstreamSensor(coordinator, d) for d in UPSTREAM_SENSORS)
+    async_add_when_supported(
+        entry,
+        async_add_entities,
+        SENSORS,
+        lambda description: ChargeConnectSensor(coordinator, description),
+    )
 
 
 class ChargeConnectSensor(ChargeConnectEntity, SensorEntity):
@@ -361,74 +429,18 @@ class ChargeConnectSensor(ChargeConnectEntity, SensorEntity):
     entity_description: ChargeConnectSensorDescription
 
     @property
-    def native_value(self) -> StateType | datetime:
+    def native_value(self) -> Value:
         """The sensor's value."""
-        return self.entity_description.value_fn(self.charger)
-
-    def state_signature(self) -> object:
-        """Only the value matters."""
-        return self.native_value
-
-
-class ChargeConnectOwnerSensor(ChargeConnectEntity, SensorEntity):
-    """A sensor of the charger's session archive and costs."""
-
-    entity_description: OwnerSensorDescription
-
-    @property
-    def native_value(self) -> StateType | datetime:
-        """The sensor's value."""
-        return self.entity_description.owner_fn(self.owner)
+        return self.entity_description.value_fn(self.runtime_data)
 
     @property
     def native_unit_of_measurement(self) -> str | None:
-        """Costs are in the tariff's currency."""
-        if self.entity_description.monetary:
-            return self.owner.currency
+        """The description's unit, or the one of the moment (costs: the tariff's currency)."""
+        unit_fn = self.entity_description.unit_fn
+        if unit_fn is not None:
+            return unit_fn(self.runtime_data)
         return self.entity_description.native_unit_of_measurement
 
     def state_signature(self) -> object:
         """Value and unit."""
         return (self.native_value, self.native_unit_of_measurement)
-
-
-@dataclass(frozen=True, kw_only=True)
-class UpstreamSensorDescription(SensorEntityDescription):
-    """A sensor of the forwarding to the charger's original backend."""
-
-    upstream_fn: Callable[[UpstreamLink], StateType | datetime]
-    requires_online: bool = False  # the backend link has nothing to do with the charger
-
-
-UPSTREAM_SENSORS: tuple[UpstreamSensorDescription, ...] = (
-    UpstreamSensorDescription(
-        key="upstream_queued",
-        translation_key="upstream_queued",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        state_class=SensorStateClass.MEASUREMENT,
-        upstream_fn=lambda link: link.queued,
-    ),
-    UpstreamSensorDescription(
-        key="upstream_last_error",
-        translation_key="upstream_last_error",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        upstream_fn=lambda link: link.last_error[:255] if link.last_error else None,
-    ),
-)
-
-
-class UpstreamSensor(ChargeConnectEntity, SensorEntity):
-    """A sensor of the forwarding (queued messages, last error)."""
-
-    entity_description: UpstreamSensorDescription
-
-    @property
-    def native_value(self) -> StateType | datetime:
-        """The link's value."""
-        link = self.upstream
-        return None if link is None else self.entity_description.upstream_fn(link)
-
-    def state_signature(self) -> object:
-        """Only the value matters."""
-        return self.native_value

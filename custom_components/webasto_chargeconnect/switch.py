@@ -1,4 +1,4 @@
-"""Switches of a Webasto charger: charging, free charging, available."""
+"""Switches of a Webasto charger: charging, free charging, available, the app's control."""
 
 from __future__ import annotations
 
@@ -8,56 +8,105 @@ from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .chargeconnect import Charger
+from .chargeconnect.webui import MODEL_NEXT
 from .const import CONF_ALLOW_APP_CONTROL
-from .coordinator import ChargeConnectConfigEntry
-from .entity import ChargeConnectEntity
+from .coordinator import ChargeConnectConfigEntry, ChargeConnectRuntimeData
+from .entity import (
+    ChargeConnectEntity,
+    ChargeConnectEntityDescription,
+    WebUiEntity,
+    async_add_when_supported,
+    forwarded,
+    upstream_value,
+    webui_of,
+    webui_value,
+)
 from .helpers import handle_errors
-from .webui_coordinator import MODEL_NEXT, WebUiCoordinator, WebUiEntity
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChargeConnectSwitchDescription(SwitchEntityDescription):
+class ChargeConnectSwitchDescription(ChargeConnectEntityDescription, SwitchEntityDescription):
     """A switch, how to read it and how to flip it."""
 
-    value_fn: Callable[[Charger], bool | None]
-    set_fn: Callable[[Charger, bool], Awaitable[Any]]
-    exists_fn: Callable[[Charger], bool] = lambda _: True
+    value_fn: Callable[[ChargeConnectRuntimeData], bool | None]
+    set_fn: Callable[[ChargeConnectRuntimeData, bool], Awaitable[Any]]
 
 
-async def _set_charging(charger: Charger, on: bool) -> None:
+async def _set_charging(data: ChargeConnectRuntimeData, on: bool) -> None:
     if on:
-        await charger.remote_start()
+        await data.charger.remote_start()
     else:
-        await charger.remote_stop()
+        await data.charger.remote_stop()
+
+
+async def _set_allow_app_control(data: ChargeConnectRuntimeData, on: bool) -> None:
+    """At once on the link; the entry's options keep it over restarts."""
+    if data.forwarding is not None:
+        data.forwarding.link.allow_control = on
+    coordinator = data.coordinator
+    entry = coordinator.config_entry
+    coordinator.hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_ALLOW_APP_CONTROL: on}
+    )
+
+
+def _webui_free_charging(data: ChargeConnectRuntimeData) -> bool:
+    """The Next: free charging only through its web UI (OCPP has no such key there)."""
+    webui = data.webui
+    return (
+        webui is not None and webui.model == MODEL_NEXT and not data.charger.features.free_charging
+    )
 
 
 SWITCHES: tuple[ChargeConnectSwitchDescription, ...] = (
     ChargeConnectSwitchDescription(
         key="charging",
         translation_key="charging",
-        value_fn=lambda c: c.active_transaction is not None,
+        value_fn=lambda d: d.charger.active_transaction is not None,
         set_fn=_set_charging,
     ),
     ChargeConnectSwitchDescription(
         key="free_charging",
         translation_key="free_charging",
         entity_category=EntityCategory.CONFIG,
-        value_fn=lambda c: c.free_charging,
-        set_fn=lambda c, on: c.set_free_charging(on),
-        exists_fn=lambda c: c.features.free_charging,
+        value_fn=lambda d: d.charger.free_charging,
+        set_fn=lambda d, on: d.charger.set_free_charging(on),
+        exists_fn=lambda d: d.charger.features.free_charging,
     ),
     ChargeConnectSwitchDescription(
         key="available",
         translation_key="available",
         entity_category=EntityCategory.CONFIG,
-        value_fn=lambda c: c.available,
-        set_fn=lambda c, on: c.set_available(on),
+        value_fn=lambda d: d.charger.available,
+        set_fn=lambda d, on: d.charger.set_available(on),
+    ),
+    # Whether the original backend (the app) may control the charger: a setting of Home
+    # Assistant, not of the charger. Refused commands are answered with a SecurityError.
+    ChargeConnectSwitchDescription(
+        key="allow_app_control",
+        translation_key="allow_app_control",
+        entity_category=EntityCategory.CONFIG,
+        value_fn=upstream_value(lambda link: link.allow_control),
+        set_fn=_set_allow_app_control,
+        exists_fn=forwarded,
+        requires_online=False,
+    ),
+)
+
+WEBUI_SWITCHES: tuple[ChargeConnectSwitchDescription, ...] = (
+    ChargeConnectSwitchDescription(
+        key="webui_free_charging",
+        translation_key="free_charging",
+        entity_category=EntityCategory.CONFIG,
+        value_fn=webui_value(lambda settings: settings.free_charging),
+        set_fn=lambda d, on: webui_of(d).client.async_set_free_charging(on),
+        exists_fn=_webui_free_charging,
+        requires_online=False,
     ),
 )
 
@@ -69,123 +118,68 @@ async def async_setup_entry(
 ) -> None:
     """Add the switches the charger's model has (more appear once its features are known)."""
     coordinator = entry.runtime_data.coordinator
-    added: set[str] = set()
-
-    @callback
-    def add_new() -> None:
-        new = [d for d in SWITCHES if d.key not in added and d.exists_fn(coordinator.charger)]
-        added.update(d.key for d in new)
-        if new:
-            async_add_entities(ChargeConnectSwitch(coordinator, d) for d in new)
-
-    add_new()
-    entry.async_on_unload(coordinator.async_add_listener(add_new))
-    if entry.runtime_data.forwarding is not None:
-        async_add_entities([AllowAppControlSwitch(coordinator, ALLOW_APP_CONTROL)])
+    async_add_when_supported(
+        entry,
+        async_add_entities,
+        SWITCHES,
+        lambda description: ChargeConnectSwitch(coordinator, description),
+    )
     webui = entry.runtime_data.webui
-    # The web UI's free charging only where OCPP has no such switch (the Next).
-    if (
-        webui is not None
-        and webui.model == MODEL_NEXT
-        and not coordinator.charger.features.free_charging
-    ):
-        async_add_entities([WebUiFreeChargingSwitch(webui, WEBUI_FREE_CHARGING)])
+    if webui is not None:
+        async_add_when_supported(
+            entry,
+            async_add_entities,
+            WEBUI_SWITCHES,
+            lambda description: WebUiSwitch(webui, description),
+        )
 
 
-class ChargeConnectSwitch(ChargeConnectEntity, SwitchEntity):
-    """A switch of a Webasto charger."""
+class _DescribedSwitch(SwitchEntity):
+    """State and commands as the description reads and sends them."""
 
     entity_description: ChargeConnectSwitchDescription
 
     @property
-    def is_on(self) -> bool | None:
-        """The switch's state as the charger reports it."""
-        return self.entity_description.value_fn(self.charger)
+    def runtime_data(self) -> ChargeConnectRuntimeData:
+        """What the charger's entry holds (the entity bases provide it)."""
+        raise NotImplementedError
 
-    def state_signature(self) -> object:
-        """Only the value matters."""
-        return self.is_on
+    @property
+    def is_on(self) -> bool | None:
+        """As the charger (or its web UI) reports it."""
+        return self.entity_description.value_fn(self.runtime_data)
 
     @handle_errors
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Switch on."""
-        await self.entity_description.set_fn(self.charger, True)
+        await self.entity_description.set_fn(self.runtime_data, True)
+        await self._async_after_set()
 
     @handle_errors
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Switch off."""
-        await self.entity_description.set_fn(self.charger, False)
+        await self.entity_description.set_fn(self.runtime_data, False)
+        await self._async_after_set()
+
+    async def _async_after_set(self) -> None:
+        raise NotImplementedError
 
 
-ALLOW_APP_CONTROL = SwitchEntityDescription(
-    key="allow_app_control",
-    translation_key="allow_app_control",
-    entity_category=EntityCategory.CONFIG,
-)
+class ChargeConnectSwitch(ChargeConnectEntity, _DescribedSwitch):
+    """A switch of a Webasto charger."""
+
+    entity_description: ChargeConnectSwitchDescription
+
+    async def _async_after_set(self) -> None:
+        # What changed at once (a setting of Home Assistant) shows at once; the charger's
+        # answers arrive with the coordinator's next push.
+        self._handle_coordinator_update()
 
 
-class AllowAppControlSwitch(ChargeConnectEntity, SwitchEntity):
-    """Whether the original backend (the app) may control the charger; kept in the options."""
+class WebUiSwitch(WebUiEntity, _DescribedSwitch):
+    """A switch in the charger's web UI (free charging: the Next has no OCPP key for it)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._requires_online = False  # a setting of Home Assistant, not of the charger
+    entity_description: ChargeConnectSwitchDescription
 
-    @property
-    def is_on(self) -> bool | None:
-        """Commands from the backend are passed to the charger."""
-        link = self.upstream
-        return None if link is None else link.allow_control
-
-    def state_signature(self) -> object:
-        """Only the value matters."""
-        return self.is_on
-
-    async def _set(self, on: bool) -> None:
-        entry = self.coordinator.config_entry
-        link = self.upstream
-        if link is not None:
-            link.allow_control = on  # at once; the options keep it over restarts
-        self.hass.config_entries.async_update_entry(
-            entry, options={**entry.options, CONF_ALLOW_APP_CONTROL: on}
-        )
-        self.async_write_ha_state()
-
-    async def async_turn_on(self, **kwargs: Any) -> None:
-        """Pass the backend's commands to the charger."""
-        await self._set(True)
-
-    async def async_turn_off(self, **kwargs: Any) -> None:
-        """Refuse the backend's commands (CallError SecurityError, logged)."""
-        await self._set(False)
-
-
-WEBUI_FREE_CHARGING = SwitchEntityDescription(
-    key="webui_free_charging",
-    translation_key="free_charging",
-    entity_category=EntityCategory.CONFIG,
-)
-
-
-class WebUiFreeChargingSwitch(WebUiEntity, SwitchEntity):
-    """Free charging, through the charger's web UI (the Next has no OCPP key for it)."""
-
-    @property
-    def is_on(self) -> bool | None:
-        """As the web UI reports it."""
-        value = self.settings.get("free_charging")
-        return None if value is None else bool(value)
-
-    @handle_errors
-    async def _set(self, on: bool) -> None:
-        coordinator: WebUiCoordinator = self.coordinator
-        await coordinator.client.async_set_free_charging(on)
-        await coordinator.async_request_refresh()
-
-    async def async_turn_on(self, **kwargs: Any) -> None:
-        """Free charging on."""
-        await self._set(True)
-
-    async def async_turn_off(self, **kwargs: Any) -> None:
-        """Free charging off."""
-        await self._set(False)
+    async def _async_after_set(self) -> None:
+        await self.coordinator.async_request_refresh()  # read the web UI back

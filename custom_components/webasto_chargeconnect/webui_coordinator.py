@@ -8,25 +8,18 @@ refused password starts Home Assistant's reauthentication flow.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
-from homeassistant.helpers.update_coordinator import (
-    CoordinatorEntity,
-    DataUpdateCoordinator,
-    UpdateFailed,
-)
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .chargeconnect.upstream import WebUiAuthError, WebUiClient, WebUiError
+from .chargeconnect.webui import WebUiAuthError, WebUiClient, WebUiError, WebUiSettings
 from .const import (
     CONF_IDENTITY,
     CONF_WEBUI_HOST,
+    CONF_WEBUI_MODEL,
     CONF_WEBUI_PASSWORD,
     CONF_WEBUI_PORT,
     DEFAULT_WEBUI_PORT,
@@ -35,12 +28,9 @@ from .const import (
     WEBUI_SCAN_INTERVAL,
 )
 
-CONF_WEBUI_MODEL = "webui_model"
-MODEL_NEXT = "next"
 
-
-class WebUiCoordinator(DataUpdateCoordinator[dict[str, Any]]):
-    """Reads the charger's web-UI settings every ``WEBUI_SCAN_INTERVAL`` seconds."""
+class WebUiCoordinator(DataUpdateCoordinator[WebUiSettings]):
+    """Reads the charger's web-UI settings every ``WEBUI_SCAN_INTERVAL``."""
 
     config_entry: ConfigEntry
 
@@ -56,7 +46,7 @@ class WebUiCoordinator(DataUpdateCoordinator[dict[str, Any]]):
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.data[CONF_IDENTITY]} web UI",
-            update_interval=timedelta(seconds=WEBUI_SCAN_INTERVAL),
+            update_interval=WEBUI_SCAN_INTERVAL,
         )
         self.client = client
         self.identity: str = entry.data[CONF_IDENTITY]
@@ -87,7 +77,12 @@ class WebUiCoordinator(DataUpdateCoordinator[dict[str, Any]]):
         """``next`` or ``unite`` (from the config flow, or detected)."""
         return self.client.model
 
-    async def _async_update_data(self) -> dict[str, Any]:
+    @property
+    def settings(self) -> WebUiSettings | None:
+        """The settings last read (None before the first successful read)."""
+        return self.data  # DataUpdateCoordinator starts with None, whatever its type says
+
+    async def _async_update_data(self) -> WebUiSettings:
         try:
             return await self.client.async_get_settings()
         except WebUiAuthError as err:
@@ -102,34 +97,3 @@ class WebUiCoordinator(DataUpdateCoordinator[dict[str, Any]]):
                 translation_key=err.translation_key,
                 translation_placeholders=err.placeholders,
             ) from err
-
-
-class WebUiEntity(CoordinatorEntity[WebUiCoordinator]):
-    """An entity of the charger's device whose value comes from its web UI."""
-
-    _attr_has_entity_name = True
-
-    def __init__(self, coordinator: WebUiCoordinator, description: EntityDescription) -> None:
-        super().__init__(coordinator)
-        self.entity_description = description
-        self._attr_unique_id = f"{coordinator.identity}_{description.key}"
-        self._attr_device_info = coordinator.device_info
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The last settings read (empty before the first successful read)."""
-        return self.coordinator.data or {}
-
-
-def split_host(text: str) -> tuple[str, int]:
-    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address -> (host, port)."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":")
-        return host, int(port) if port.isdigit() else DEFAULT_WEBUI_PORT
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        if port.isdigit():
-            return host, int(port)
-    return text, DEFAULT_WEBUI_PORT

@@ -1,0 +1,22 @@
+"""The calendar platform: every one of both chargers' calendars, pinned by a snapshot."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from .platform_rig import loaded, snapshot_entries
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "socket_enabled")
+async def test_calendar_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The bookings calendar: the booking of tomorrow, by the tag's name."""
+    async with loaded(hass, Platform.CALENDAR) as rig:
+        await snapshot_entries(hass, entity_registry, snapshot, rig.entries)

@@ -1,0 +1,22 @@
+"""The event platform: every one of both chargers' events, pinned by a snapshot."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from .platform_rig import loaded, snapshot_entries
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "socket_enabled")
+async def test_event_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The card event: the accepted card of the running session."""
+    async with loaded(hass, Platform.EVENT) as rig:
+        await snapshot_entries(hass, entity_registry, snapshot, rig.entries)
