@@ -303,9 +303,7 @@ async def test_unexpected_error_reading_the_web_ui(
     rig: Rig = await make_rig()
     port = free_port()
     result = await _webui_form(hass)
-    with patch.object(
-        config_flow.WebUiClient, "async_get_info", side_effect=RuntimeError("surprise")
-    ):
+    with patch.object(config_flow.WebUiClient, "get_info", side_effect=RuntimeError("surprise")):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], _input(rig, port)
         )
@@ -326,9 +324,7 @@ async def test_failure_after_the_claim_then_another_port(
     rig: Rig = await make_rig(ocpp_password_field=True)
     first, second = free_port(), free_port()
     result = await _webui_form(hass)
-    with patch.object(
-        config_flow.WebUiClient, "async_reconnect", side_effect=RuntimeError("surprise")
-    ):
+    with patch.object(config_flow.WebUiClient, "reconnect", side_effect=RuntimeError("surprise")):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], _input(rig, first)
         )
@@ -359,7 +355,7 @@ async def test_reauth_unexpected_error(
     entry = await _webui_entry(hass, rig)
     result = await entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
-    with patch.object(config_flow.WebUiClient, "async_login", side_effect=RuntimeError("surprise")):
+    with patch.object(config_flow.WebUiClient, "login", side_effect=RuntimeError("surprise")):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"webui_password": WEBUI_PASSWORD}
         )

@@ -83,9 +83,9 @@ async def test_login_and_info_next(make_webui: WebUiFactory, http: aiohttp.Clien
     """A Next: login once, the model is detected, info read from the sections."""
     ui = await make_webui("next", backend_url="wss://cloud.example/ocpp")
     client = client_for(ui, http)
-    await client.async_login()
+    await client.login()
     assert ui.logins == 1
-    info = await client.async_get_info()
+    info = await client.get_info()
     assert info == ChargerWebInfo(
         model="next",
         serial="WS123456",
@@ -104,7 +104,7 @@ async def test_login_and_info_unite(make_webui: WebUiFactory, http: aiohttp.Clie
     """A Unite: the flat configuration fields and the system information."""
     ui = await make_webui("unite", serial="SN-77", firmware="3.187.0")
     client = client_for(ui, http)
-    info = await client.async_get_info()  # logs in by itself
+    info = await client.get_info()  # logs in by itself
     assert info.model == "unite"
     assert info.serial == "SN-77"
     assert info.charge_box_identity == UNITE_ID
@@ -120,12 +120,12 @@ async def test_wrong_password(make_webui: WebUiFactory, http: aiohttp.ClientSess
     ui = await make_webui()
     client = client_for(ui, http, password="not-it")
     with pytest.raises(WebUiAuthError) as err:
-        await client.async_login()
+        await client.login()
     assert err.value.translation_key == "webui_auth_failed"
     assert err.value.placeholders["host"] == "127.0.0.1"
     assert ui.failed_logins == 1
     with pytest.raises(WebUiAuthError):
-        await client.async_get_info()
+        await client.get_info()
     assert ui.logins == 0
 
 
@@ -138,7 +138,7 @@ async def test_unreachable_and_silent_hosts(
         closed_port = probe.getsockname()[1]
     client = WebUiClient("127.0.0.1", PASSWORD, http, port=closed_port)
     with pytest.raises(WebUiConnectionError) as err:
-        await client.async_login()
+        await client.login()
     assert err.value.translation_key == "webui_cannot_connect"
     assert err.value.placeholders["host"] == "127.0.0.1"
 
@@ -154,7 +154,7 @@ async def test_unreachable_and_silent_hosts(
         port = server.sockets[0].getsockname()[1]
         silent = WebUiClient("127.0.0.1", PASSWORD, http, port=port, timeout=0.3)
         with pytest.raises(WebUiConnectionError) as err:
-            await silent.async_login()
+            await silent.login()
         assert err.value.placeholders["reason"] == "no answer in time"
         assert accepted.is_set()
     finally:
@@ -176,7 +176,7 @@ async def test_certificate_is_self_signed(
     ui = await make_webui()
     client = client_for(ui, http, verify_ssl=True)
     with pytest.raises(WebUiConnectionError) as err:
-        await client.async_login()
+        await client.login()
     assert "certificate" in err.value.placeholders["reason"]
     assert ui.logins == 0
 
@@ -187,16 +187,16 @@ async def test_expired_token_logs_in_again(
     """401 on a call: one new login and the call succeeds; a second 401 is an auth error."""
     ui = await make_webui(token_lifetime=600)
     client = client_for(ui, http)
-    await client.async_get_settings()
+    await client.get_settings()
     assert ui.logins == 1
 
     ui.clock_offset = 3600  # the charger now considers the token expired
-    settings = await client.async_get_settings()
+    settings = await client.get_settings()
     assert settings.led_brightness == 10
     assert ui.logins == 2
 
     ui.revoke_tokens()  # e.g. the charger rebooted
-    await client.async_set_led_brightness(20)
+    await client.set_led_brightness(20)
     assert ui.led_brightness == 20
     assert ui.logins == 3
 
@@ -204,7 +204,7 @@ async def test_expired_token_logs_in_again(
     ui.password = "changed"
     ui.revoke_tokens()
     with pytest.raises(WebUiAuthError):
-        await client.async_get_settings()
+        await client.get_settings()
     assert ui.logins == 3
     assert ui.failed_logins == 1
 
@@ -214,7 +214,7 @@ async def test_next_settings(make_webui: WebUiFactory, http: aiohttp.ClientSessi
     """Free charging and LED brightness on the Next, written with the right update types."""
     ui = await make_webui("next")
     client = client_for(ui, http, model="next")
-    settings = await client.async_get_settings()
+    settings = await client.get_settings()
     assert settings == WebUiSettings(
         model="next", free_charging=False, free_charging_tag="FREE-TAG", led_brightness=10
     )
@@ -224,8 +224,8 @@ async def test_next_settings(make_webui: WebUiFactory, http: aiohttp.ClientSessi
         "free_charging_tag": "FREE-TAG",
         "led_brightness": 10,
     }
-    await client.async_set_free_charging(True)
-    await client.async_set_led_brightness(55)
+    await client.set_free_charging(True)
+    await client.set_led_brightness(55)
     assert ui.free_charging is True
     assert ui.led_brightness == 55
     assert ui.updates[0] == [
@@ -236,11 +236,11 @@ async def test_next_settings(make_webui: WebUiFactory, http: aiohttp.ClientSessi
         }
     ]
     assert ui.updates[1][0]["configurationFieldUpdateType"] == "number-configuration-field-update"
-    settings = await client.async_get_settings()
+    settings = await client.get_settings()
     assert settings.free_charging is True
     assert settings.led_brightness == 55
     with pytest.raises(InvalidArgumentError):
-        await client.async_set_led_brightness(101)
+        await client.set_led_brightness(101)
     assert ui.led_brightness == 55
     # Known model given: no detection request.
     assert ("GET", "/api/configuration-structure") not in ui.requests
@@ -250,7 +250,7 @@ async def test_unite_settings(make_webui: WebUiFactory, http: aiohttp.ClientSess
     """The Unite's flat fields: TRUE/FALSE strings; no 0-100 LED brightness."""
     ui = await make_webui("unite")
     client = client_for(ui, http)
-    settings = await client.async_get_settings()
+    settings = await client.get_settings()
     assert settings == WebUiSettings(
         model="unite", free_charging=False, free_charging_tag="FREE-TAG", led_dimming_level="mid"
     )
@@ -259,13 +259,13 @@ async def test_unite_settings(make_webui: WebUiFactory, http: aiohttp.ClientSess
         "free_charging_tag": "FREE-TAG",
         "led_dimming_level": "mid",
     }
-    await client.async_set_free_charging(True)
+    await client.set_free_charging(True)
     assert ui.free_charging is True
     assert ui.updates == [[{"fieldKey": "ocppConfigurations.freeModeActive", "value": "TRUE"}]]
     with pytest.raises(WebUiNotSupportedError) as err:
-        await client.async_set_led_brightness(50)
+        await client.set_led_brightness(50)
     assert err.value.translation_key == "webui_not_supported"
-    assert (await client.async_get_settings()).free_charging is True
+    assert (await client.get_settings()).free_charging is True
 
 
 # ------------------------------------------------------------ backend and reconnect
@@ -332,15 +332,15 @@ async def test_unite_backend_written_then_charger_connects(
     client = client_for(ui, http)
     try:
         url = f"ws://127.0.0.1:{central.port}/ocpp"
-        await client.async_set_backend(url, "ocpp-S3cret")
+        await client.set_backend(url, "ocpp-S3cret")
         assert ui.backend_url == url
         assert ui.backend_password == "ocpp-S3cret"
         assert ui.updates[-1] == [
             {"fieldKey": "ocppSettings.centralSystemAddress", "value": url},
             {"fieldKey": "ocppConfigurations.authorizationKey", "value": "ocpp-S3cret"},
         ]
-        assert (await client.async_get_info()).backend_url == url
-        await client.async_reconnect()
+        assert (await client.get_info()).backend_url == url
+        await client.reconnect()
         await ui.wait_restarts()
         assert ("POST", "/api/custom-actions/soft-reset") in ui.requests
         await wait_online(charger)
@@ -348,7 +348,7 @@ async def test_unite_backend_written_then_charger_connects(
         assert reconnector.sims[0].url == f"{url}/{UNITE_ID}"
         # The restart ended the web UI's tokens; the client logs in again by itself.
         logins = ui.logins
-        await client.async_get_settings()
+        await client.get_settings()
         assert ui.logins == logins + 1
     finally:
         await reconnector.close()
@@ -366,14 +366,14 @@ async def test_next_backend_written_then_charger_connects(
     try:
         url = f"ws://127.0.0.1:{central.port}/ocpp"
         with pytest.raises(WebUiNotSupportedError) as err:
-            await client.async_set_backend(url, "ocpp-S3cret")
+            await client.set_backend(url, "ocpp-S3cret")
         assert "password" in str(err.value)
         assert ui.backend_url != url  # nothing written
-        await client.async_set_backend(url, None)
+        await client.set_backend(url, None)
         assert (ui.connection_type, ui.backend_url) == ("ocpp", url)
-        info = await client.async_get_info()
+        info = await client.get_info()
         assert (info.backend_type, info.backend_url) == ("ocpp", url)
-        await client.async_reconnect()
+        await client.reconnect()
         await ui.wait_restarts()
         assert ("POST", "/api/custom-actions/restart-system") in ui.requests
         await wait_online(charger)
@@ -388,7 +388,7 @@ async def test_next_with_a_password_field(
     """Firmware that lists a writable password field in the backend section gets it."""
     ui = await make_webui("next", ocpp_password_field=True)
     client = client_for(ui, http)
-    await client.async_set_backend("wss://ha.example:8887/ocpp", "pw-1")
+    await client.set_backend("wss://ha.example:8887/ocpp", "pw-1")
     assert ui.backend_password == "pw-1"
     assert ui.updates[-1][-1]["configurationFieldUpdateType"] == (
         "password-configuration-field-update"
@@ -401,7 +401,7 @@ async def test_backend_url_must_be_a_websocket(
     ui = await make_webui("unite")
     client = client_for(ui, http)
     with pytest.raises(InvalidArgumentError):
-        await client.async_set_backend("https://ha.example/ocpp", None)
+        await client.set_backend("https://ha.example/ocpp", None)
     assert ui.updates == []
 
 
@@ -443,7 +443,7 @@ async def test_unexpected_answers(
 
     client = WebUiClient("127.0.0.1", PASSWORD, http, port=await odd_webui(no_token))
     with pytest.raises(WebUiError) as err:
-        await client.async_login()
+        await client.login()
     assert err.value.translation_key == "webui_error"
     assert "access_token" in str(err.value)
 
@@ -452,14 +452,14 @@ async def test_unexpected_answers(
 
     client = WebUiClient("127.0.0.1", PASSWORD, http, port=await odd_webui(not_json))
     with pytest.raises(WebUiError, match="not JSON"):
-        await client.async_login()
+        await client.login()
 
     async def busy(request: web.Request) -> web.StreamResponse:
         return web.Response(status=503, text="starting")
 
     client = WebUiClient("127.0.0.1", PASSWORD, http, port=await odd_webui(busy))
     with pytest.raises(WebUiError, match="HTTP 503"):
-        await client.async_login()
+        await client.login()
 
     async def login_only(request: web.Request) -> web.StreamResponse:
         if request.path == "/api/login":
@@ -473,12 +473,12 @@ async def test_unexpected_answers(
     port = await odd_webui(login_only)
     client = WebUiClient("127.0.0.1", PASSWORD, http, port=port)
     with pytest.raises(WebUiError, match="neither the Next nor the Unite"):
-        await client.async_get_info()
+        await client.get_info()
     next_client = WebUiClient("127.0.0.1", PASSWORD, http, port=port, model="next")
     with pytest.raises(WebUiError, match="not a list"):
-        await next_client.async_get_info()
+        await next_client.get_info()
     with pytest.raises(WebUiError, match="HTTP 500"):
-        await next_client.async_set_free_charging(True)
+        await next_client.set_free_charging(True)
     assert next_client.logins == 1  # a token without claims is kept (1 h assumed)
 
 
@@ -530,16 +530,16 @@ async def test_odd_next_firmware(
         return web.json_response({}, status=404)
 
     client = WebUiClient("127.0.0.1", PASSWORD, http, port=await odd_webui(handler), model="next")
-    settings = await client.async_get_settings()
+    settings = await client.get_settings()
     assert settings == WebUiSettings(
         model="next", free_charging=True, free_charging_tag=None, led_brightness=None
     )
     with pytest.raises(WebUiNotSupportedError, match="free charging"):
-        await client.async_set_free_charging(False)
+        await client.set_free_charging(False)
     with pytest.raises(WebUiNotSupportedError, match="backend URL"):
-        await client.async_set_backend("wss://ha.example/ocpp", None)
+        await client.set_backend("wss://ha.example/ocpp", None)
     with pytest.raises(WebUiError, match="refused the update"):
-        await client.async_set_led_brightness(30)
+        await client.set_led_brightness(30)
     assert posted == [
         [
             {
@@ -554,18 +554,18 @@ async def test_odd_next_firmware(
         {"fieldKey": "connection-uri", "value": "", "configurationFieldType": "x"},
     ]
     with pytest.raises(WebUiError, match="refused the update"):
-        await client.async_set_backend("wss://ha.example/ocpp", None)
+        await client.set_backend("wss://ha.example/ocpp", None)
     assert posted[-1][0]["configurationFieldUpdateType"] == (
         "simple-string-configuration-field-update"
     )
     sections["backend"][0]["permission"] = {"permissionLevel": "READ"}
     with pytest.raises(WebUiNotSupportedError, match="switching"):
-        await client.async_set_backend("wss://ha.example/ocpp", None)
+        await client.set_backend("wss://ha.example/ocpp", None)
     sections["system"] = []
     with pytest.raises(WebUiNotSupportedError, match="LED brightness"):
-        await client.async_set_led_brightness(30)
+        await client.set_led_brightness(30)
     # A restart that drops the connection counts as done.
-    await client.async_reconnect()
+    await client.reconnect()
     assert client.logins == 1
 
 
@@ -586,11 +586,11 @@ async def test_odd_unite_firmware(
         return web.json_response({}, status=404)
 
     client = WebUiClient("127.0.0.1", PASSWORD, http, port=await odd_webui(handler), model="unite")
-    info = await client.async_get_info()
+    info = await client.get_info()
     assert info == ChargerWebInfo(model="unite", backend_url="wss://c/ocpp", backend_type="ocpp")
     with pytest.raises(WebUiNotSupportedError, match="authorizationKey"):
-        await client.async_set_backend("wss://ha.example/ocpp", "pw")
-    await client.async_reconnect()
+        await client.set_backend("wss://ha.example/ocpp", "pw")
+    await client.reconnect()
     with pytest.raises(WebUiNotSupportedError):
         WebUiClient("127.0.0.1", PASSWORD, http, model="live")
 

@@ -121,8 +121,8 @@ class ChargeConnectConfigFlow(ClaimlessSteps, domain=DOMAIN):
             )
             info: ChargerWebInfo | None = None
             try:
-                await client.async_login()
-                info = await client.async_get_info()
+                await client.login()
+                info = await client.get_info()
             except WebUiError as err:
                 errors["base"] = webui_error(err)
                 placeholders["error"] = str(err)
@@ -174,7 +174,7 @@ class ChargeConnectConfigFlow(ClaimlessSteps, domain=DOMAIN):
         url = f"ws://{host}:{self._claim.port}/"
         try:
             try:
-                await client.async_set_backend(url, self._claim.password)
+                await client.set_backend(url, self._claim.password)
             except WebUiNotSupportedError as err:
                 if "password" not in str(err.placeholders.get("feature", "")).lower():
                     raise
@@ -182,8 +182,8 @@ class ChargeConnectConfigFlow(ClaimlessSteps, domain=DOMAIN):
                 # charger without one (the owner can add one later with reconfigure).
                 self._data[CONF_PASSWORD] = None
                 await self._claim.async_set_password(None)
-                await client.async_set_backend(url, None)
-            await client.async_reconnect()
+                await client.set_backend(url, None)
+            await client.reconnect()
         except WebUiError as err:
             self._webui_failure = str(err)
             return {"base": webui_error(err)}

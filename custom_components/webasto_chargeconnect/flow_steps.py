@@ -100,7 +100,7 @@ class ClaimlessSteps(ConfigFlow):
             password = str(user_input[CONF_WEBUI_PASSWORD])
             client = WebUiClient(host, password, async_get_clientsession(self.hass), port=port)
             try:
-                await client.async_login()
+                await client.login()
             except WebUiError as err:
                 errors["base"] = webui_error(err)
                 placeholders["error"] = str(err)

@@ -74,7 +74,7 @@ LED_BRIGHTNESS = ChargeConnectNumberDescription(
     native_step=1,
     mode=NumberMode.SLIDER,
     value_fn=webui_value(lambda s: None if s.led_brightness is None else float(s.led_brightness)),
-    set_fn=lambda d, value: webui_of(d).client.async_set_led_brightness(round(value)),
+    set_fn=lambda d, value: webui_of(d).client.set_led_brightness(round(value)),
     exists_fn=lambda d: d.webui is not None and d.webui.model == MODEL_NEXT,
     requires_online=False,
 )

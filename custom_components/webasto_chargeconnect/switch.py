@@ -104,7 +104,7 @@ WEBUI_SWITCHES: tuple[ChargeConnectSwitchDescription, ...] = (
         translation_key="free_charging",
         entity_category=EntityCategory.CONFIG,
         value_fn=webui_value(lambda settings: settings.free_charging),
-        set_fn=lambda d, on: webui_of(d).client.async_set_free_charging(on),
+        set_fn=lambda d, on: webui_of(d).client.set_free_charging(on),
         exists_fn=_webui_free_charging,
         requires_online=False,
     ),

@@ -84,7 +84,7 @@ class WebUiCoordinator(DataUpdateCoordinator[WebUiSettings]):
 
     async def _async_update_data(self) -> WebUiSettings:
         try:
-            return await self.client.async_get_settings()
+            return await self.client.get_settings()
         except WebUiAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN,

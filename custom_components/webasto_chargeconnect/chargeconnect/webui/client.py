@@ -89,7 +89,7 @@ class WebUiClient:
     def _ssl(self) -> bool:
         return self._verify_ssl
 
-    async def async_login(self) -> None:
+    async def login(self) -> None:
         """Log in (again); raises WebUiAuthError, WebUiConnectionError or WebUiError."""
         async with self._login_lock:
             await self._login()
@@ -211,15 +211,15 @@ class WebUiClient:
         raise WebUiError("The web UI offers neither the Next nor the Unite API")
 
     # ------------------------------------------------------------ public API
-    async def async_get_info(self) -> ChargerWebInfo:
+    async def get_info(self) -> ChargerWebInfo:
         """Model, serial, identity, firmware and the OCPP backend the charger uses."""
         return await (await self._get_adapter()).get_info()
 
-    async def async_set_backend(self, url: str, password: str | None) -> None:
+    async def set_backend(self, url: str, password: str | None) -> None:
         """Point the charger at an OCPP backend (and set its password where possible).
 
         ``password`` None leaves the charger's password as it is. Call
-        :meth:`async_reconnect` afterwards to make the charger use the new settings.
+        :meth:`reconnect` afterwards to make the charger use the new settings.
         """
         if not url.lower().startswith(("ws://", "wss://")):
             raise InvalidArgumentError(
@@ -227,19 +227,19 @@ class WebUiClient:
             )
         await (await self._get_adapter()).set_backend(url, password)
 
-    async def async_reconnect(self) -> None:
+    async def reconnect(self) -> None:
         """Make the charger reconnect its OCPP client (both models: a restart)."""
         await (await self._get_adapter()).reconnect()
 
-    async def async_get_settings(self) -> WebUiSettings:
+    async def get_settings(self) -> WebUiSettings:
         """Free charging and its tag; the Next's LED brightness, the Unite's dimming level."""
         return await (await self._get_adapter()).get_settings()
 
-    async def async_set_free_charging(self, enabled: bool) -> None:
+    async def set_free_charging(self, enabled: bool) -> None:
         """Free charging on or off."""
         await (await self._get_adapter()).set_free_charging(enabled)
 
-    async def async_set_led_brightness(self, percent: int) -> None:
+    async def set_led_brightness(self, percent: int) -> None:
         """The Next's LED brightness, 0-100 %."""
         if not 0 <= percent <= 100:
             raise InvalidArgumentError(
