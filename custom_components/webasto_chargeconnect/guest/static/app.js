@@ -53,6 +53,10 @@ class GuestPage {
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden && this.polling) this.schedule(0);
     });
+    // A link opened in a tab that shows this page already: start over with its token.
+    window.addEventListener("hashchange", () => {
+      if (location.hash.length > 1) location.reload();
+    });
     setInterval(() => this.tick(), 1000);
     this.show("loading", views.loadingView(s));
     const token = location.hash.slice(1);
