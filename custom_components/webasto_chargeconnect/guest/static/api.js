@@ -50,6 +50,10 @@ export class Api {
     return this.request("POST", "code", { charger, access_code: accessCode });
   }
 
+  chargerName(code) {
+    return this.request("GET", `charger/${encodeURIComponent(code)}`);
+  }
+
   logout() {
     return this.request("POST", "logout", {});
   }

@@ -39,6 +39,7 @@ class GuestPage {
     this.flash = null;
     this.codeMessage = null;
     this.codeBusy = false;
+    this.chargerName = undefined; // of a Scan & Charge link, once asked for
     this.signatures = new Map();
   }
 
@@ -97,6 +98,7 @@ class GuestPage {
 
   codeForm(notYours) {
     return views.codeView(this.s, {
+      name: this.chargerName,
       notYours,
       message: this.codeMessage,
       busy: this.codeBusy,
@@ -104,8 +106,16 @@ class GuestPage {
     });
   }
 
-  showCode() {
+  async showCode() {
     this.stopPolling();
+    if (this.chargerName === undefined) {
+      // The sticker's charger by name, so the person knows they are at the right one.
+      try {
+        this.chargerName = (await this.api.chargerName(this.charger)).name || null;
+      } catch {
+        this.chargerName = null;
+      }
+    }
     this.show("code", this.codeForm(false));
   }
 
@@ -357,7 +367,7 @@ class GuestPage {
       this.codeMessage =
         error.status === 401 ? this.s.t("code_wrong") : views.errorText(this.s, error);
       if (this.screen === "main") this.renderMain();
-      else this.showCode();
+      else await this.showCode();
       document.getElementById("access-code")?.focus();
       return;
     }

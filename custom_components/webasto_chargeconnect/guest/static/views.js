@@ -53,7 +53,7 @@ export function messageView(s, titleKey, textKey, screen) {
 }
 
 // Scan & Charge without a personal link on this phone: ask for the access code.
-export function codeView(s, { notYours, message, busy, onSubmit }) {
+export function codeView(s, { name, notYours, message, busy, onSubmit }) {
   const input = h("input", {
     id: "access-code",
     name: "access_code",
@@ -83,7 +83,7 @@ export function codeView(s, { notYours, message, busy, onSubmit }) {
   return h(
     "section",
     { class: "screen card", "data-screen": "code", "aria-labelledby": "screen-title" },
-    h("h2", { id: "screen-title" }, s.t("code_title")),
+    h("h2", { id: "screen-title" }, name ? s.t("code_title_named", { name }) : s.t("code_title")),
     notYours && h("p", { class: "note" }, s.t("code_not_yours")),
     h("p", { id: "code-intro" }, s.t("code_intro")),
     form,
