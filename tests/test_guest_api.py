@@ -167,9 +167,7 @@ async def test_no_stopping_someone_elses_session(
     assert "11000" not in json.dumps(me)
     refused = await phone.action("stop", {"charger": garage["code"]}, status=403)
     assert refused["error"] == "not_yours"
-    assert (await phone.action("start", {"charger": garage["code"]}, status=409))[
-        "error"
-    ] == "busy"
+    assert (await phone.action("start", {"charger": garage["code"]}, status=409))["error"] == "busy"
     assert charger.active_transaction is not None
     assert not [c for c in online_sim.received if c.action == "RemoteStopTransaction"]
 
@@ -207,7 +205,15 @@ async def test_me_holds_nothing_of_other_people(
         assert secret not in text, secret
     for secret in ("Secret club", "0.777", "4.321", "ANNA-1", "anna@example.com"):
         assert secret not in text, secret
-    assert set(me) == {"person", "language", "csrf", "currency", "chargers", "invitations", "sessions"}
+    assert set(me) == {
+        "person",
+        "language",
+        "csrf",
+        "currency",
+        "chargers",
+        "invitations",
+        "sessions",
+    }
     assert me["sessions"] == []
     assert set(me["chargers"][0]) == {
         "code",

@@ -3,12 +3,14 @@
 The guest has no Home Assistant account: each view checks the person itself (the cookie,
 the CSRF token, the ``Origin`` of a POST) through :class:`~.portal.GuestPortal`. Every answer
 carries the security headers and is sent from the view itself, so that Home Assistant's
-header middleware (``X-Frame-Options: SAMEORIGIN``) cannot weaken them afterwards.
+header middleware (``X-Frame-Options: SAMEORIGIN``) cannot weaken them afterwards. The page's
+files are small: they are read off the event loop and sent whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import mimetypes
 from pathlib import Path
 import re
 from typing import Any
@@ -129,9 +131,20 @@ async def _static(portal: GuestPortal, request: web.Request, name: str) -> web.S
         portal.access()
     except GuestError:
         return await _send(request, web.Response(status=404, text="Not found"))
-    if not _NAME.match(name) or not await portal.hass.async_add_executor_job(path.is_file):
+    content = await portal.hass.async_add_executor_job(_read, path) if _NAME.match(name) else None
+    if content is None:
         return await _send(request, web.Response(status=404, text="Not found"))
-    return await _send(request, web.FileResponse(path))
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    charset = "utf-8" if kind.startswith("text/") or kind.endswith(("json", "xml")) else None
+    return await _send(request, web.Response(body=content, content_type=kind, charset=charset))
+
+
+def _read(path: Path) -> bytes | None:
+    """A file of the static folder (None when there is none by that name); blocking."""
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None
 
 
 class MeView(GuestView):
