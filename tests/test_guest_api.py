@@ -137,8 +137,15 @@ async def test_member_accepts_then_starts(
     assert refused["error"] == "not_accepted"
     assert await online_sim.present_card("CAROL-1") == "Invalid"
 
+    guests = f"sensor.{E}_guests"
+    state = await wait_for_state(hass, guests, "0")
+    assert state.attributes["people"] == [
+        {"name": "Carol", "via": "group", "accepted": False, "until": None, "link_issued": True}
+    ]
     await phone.action("accept", {"group_id": "someone-else"}, status=403)
     await phone.action("accept", {"group_id": group["group_id"]})
+    state = await wait_for_state(hass, guests, "1")
+    assert state.attributes["people"][0]["accepted"] is True
     groups = (await call(hass, "list_groups", {}))["groups"]
     assert groups[0]["members"][0]["accepted"] is True
     assert groups[0]["members"][0]["link_issued"] is not None

@@ -31,6 +31,7 @@ from .chargeconnect.upstream import UpstreamLink
 from .const import ERROR_CODE_OPTIONS, FIRMWARE_STATUS_OPTIONS, STATUS_OPTIONS
 from .coordinator import ChargeConnectConfigEntry
 from .entity import ChargeConnectEntity
+from .guest.entity import GUESTS, GuestsSensor
 from .owner import WINDOWS, ChargerOwner
 
 PARALLEL_UPDATES = 0
@@ -351,6 +352,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     async_add_entities(ChargeConnectSensor(coordinator, d) for d in SENSORS)
     async_add_entities(ChargeConnectOwnerSensor(coordinator, d) for d in OWNER_SENSORS)
+    async_add_entities([GuestsSensor(coordinator, GUESTS)])
     if entry.runtime_data.forwarding is not None:
         async_add_entities(UpstreamSensor(coordinator, d) for d in UPSTREAM_SENSORS)
 

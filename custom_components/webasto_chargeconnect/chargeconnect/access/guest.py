@@ -234,3 +234,27 @@ def invitations(state: AccessState, person: Person) -> list[Invitation]:
 def may_stop(person: Person, running_id_tag: str | None) -> bool:
     """A person stops only a session started with one of their own tags."""
     return person.owns_tag(running_id_tag)
+
+
+@dataclass(frozen=True)
+class Guest:
+    """Someone with a share or a group membership at a charger, as the owner sees them."""
+
+    name: str
+    via: Literal["share", "group"]
+    accepted: bool
+    until: datetime | None
+    link_issued: datetime | None
+
+
+def guests_of(state: AccessState, charger: str, now: datetime) -> list[Guest]:
+    """The people with a live share of ``charger`` or in its group (accepted or not)."""
+    people = [
+        Guest(s.name, "share", True, s.expiry, s.link_issued)
+        for s in policy.shares_of(state, charger)
+        if not s.is_expired(now)
+    ]
+    group = policy.group_of(state, charger)
+    for member in group.members if group is not None else []:
+        people.append(Guest(member.name, "group", member.accepted, None, member.link_issued))
+    return people

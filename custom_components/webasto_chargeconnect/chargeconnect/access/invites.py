@@ -114,6 +114,10 @@ class GuestAccess:
         """The chargers the person sees now (:func:`.guest.grants`)."""
         return guest.grants(self._state, person, self._now())
 
+    def guests(self, charger: str) -> list[guest.Guest]:
+        """Who may charge at ``charger`` by share or group, and who accepted (the owner's view)."""
+        return guest.guests_of(self._state, charger, self._now())
+
     def guest_invitations(self, person: guest.Person) -> list[guest.Invitation]:
         """The invitation a member has still to accept."""
         return guest.invitations(self._state, person)
