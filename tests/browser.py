@@ -133,12 +133,6 @@ class GuestPhone:
     async def wait_screen(self, screen: str) -> None:
         await expect(self.page.locator(f'main [data-screen="{screen}"]').first).to_be_visible()
 
-    async def power_w(self, name: str) -> float:
-        """The power a running session shows, in W (the page shows kW)."""
-        text = await self.field(name, "power").inner_text()
-        number = re.sub(r"[^\d,.]", "", text).replace(",", ".")
-        return float(number) * 1000
-
     # ------------------------------------------------------------------ doing
     async def open(self, url: str) -> None:
         await self.page.goto(url)
@@ -164,17 +158,22 @@ class GuestPhone:
     async def wait_session(self, name: str) -> None:
         await expect(self.field(name, "power")).to_be_visible()
 
-    async def wait_power_above(self, name: str, watts: float) -> float:
-        """Wait (on the page's own polling) until the session shows more than `watts`."""
+    async def wait_above(self, name: str, field: str, value: float) -> float:
+        """Wait (on the page's own polling) until a session figure shows more than ``value``
+        (in the unit the page shows: kW, kWh, the currency); returns the figure."""
         await self.wait_session(name)
-        kw = watts / 1000
-        handle = await self.field(name, "power").element_handle()
+        handle = await self.field(name, field).element_handle()
         await self.page.wait_for_function(
-            """([el, kw]) => parseFloat(el.textContent.replace(/[^\\d,.]/g, '')
-                                          .replace(',', '.')) > kw""",
-            arg=[handle, kw],
+            """([el, value]) => parseFloat(el.textContent.replace(/[^\\d,.]/g, '')
+                                          .replace(',', '.')) > value""",
+            arg=[handle, value],
         )
-        return await self.power_w(name)
+        text = await self.field(name, field).inner_text()
+        return float(re.sub(r"[^\d,.]", "", text).replace(",", "."))
+
+    async def wait_power_above(self, name: str, watts: float) -> float:
+        """Wait until the running session shows more than ``watts``; returns what it shows, W."""
+        return await self.wait_above(name, "power", watts / 1000) * 1000
 
     async def stop(self, name: str) -> None:
         await self.card(name).get_by_role("button", name=self.t("stop")).click()
