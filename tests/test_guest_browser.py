@@ -244,7 +244,10 @@ async def test_screenshots(site: Site, browser: Any, tmp_path: Path) -> None:
             await sim.status("Available")
             await guest.wait_startable("Garage")
             assert guest.errors == []
+    # The sticker as an owner's would read: their Home Assistant's external URL.
+    await hass.config.async_update(external_url="https://home.example.com")
     qr = await call(hass, "get_charger_qr", {"config_entry": site.entry.entry_id})
+    assert qr["link"].startswith(f"https://home.example.com{GUEST_PATH}/c/")
     assert base64.b64decode(qr["png"])[:8] == b"\x89PNG\r\n\x1a\n"
     await hass.async_add_executor_job(check_and_keep, shots, Path(qr["pdf"]), out)
 

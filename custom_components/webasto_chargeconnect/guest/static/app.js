@@ -64,12 +64,20 @@ class GuestPage {
     if (token) {
       // The token leaves the address bar (and the history) before anything else happens.
       history.replaceState(null, "", location.pathname + location.search);
-      try {
-        await this.api.login(decodeURIComponent(token));
-      } catch (error) {
-        this.showError(error);
-        return;
-      }
+      await this.login(decodeURIComponent(token));
+    } else {
+      await this.refresh(true);
+    }
+  }
+
+  async login(token) {
+    this.show("loading", views.loadingView(this.s));
+    try {
+      await this.api.login(token);
+    } catch (error) {
+      // Rate limited: "Try again" logs in with the same token (it is no longer in the URL).
+      this.showError(error, () => this.login(token));
+      return;
     }
     await this.refresh(true);
   }
@@ -84,10 +92,11 @@ class GuestPage {
     if (name !== "main" && name !== "loading") main.focus();
   }
 
-  showError(error) {
+  showError(error, again = null) {
     this.stopPolling();
     banner.hidden = true;
-    const retry = error.code === "rate_limited" ? () => location.reload() : null;
+    const retry =
+      error.code === "rate_limited" ? again || (() => this.refresh(true)) : null;
     const screen = views.errorView(this.s, error, retry);
     if (this.charger && error.code !== "rate_limited") {
       this.show(`error-${error.code}`, screen, this.codeForm(false));

@@ -38,12 +38,15 @@ export class Strings {
     }).format(value);
   }
 
+  // null (no meter value yet) shows as a dash, not as a made-up zero.
   kw(watts) {
-    return this.t("kw", { n: this.number((watts || 0) / 1000, 1) });
+    if (watts === null || watts === undefined) return this.t("no_cost");
+    return this.t("kw", { n: this.number(watts / 1000, 1) });
   }
 
   kwh(kwh) {
-    return this.t("kwh", { n: this.number(kwh || 0, 2) });
+    if (kwh === null || kwh === undefined) return this.t("no_cost");
+    return this.t("kwh", { n: this.number(kwh, 2) });
   }
 
   money(amount, currency) {

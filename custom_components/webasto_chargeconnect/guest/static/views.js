@@ -82,8 +82,8 @@ export function codeView(s, { name, notYours, message, busy, onSubmit }) {
   );
   return h(
     "section",
-    { class: "screen card", "data-screen": "code", "aria-labelledby": "screen-title" },
-    h("h2", { id: "screen-title" }, name ? s.t("code_title_named", { name }) : s.t("code_title")),
+    { class: "screen card", "data-screen": "code", "aria-labelledby": "code-title" },
+    h("h2", { id: "code-title" }, name ? s.t("code_title_named", { name }) : s.t("code_title")),
     notYours && h("p", { class: "note" }, s.t("code_not_yours")),
     h("p", { id: "code-intro" }, s.t("code_intro")),
     form,
@@ -283,7 +283,7 @@ export function historyView(s, sessions, currency) {
                 "div",
                 { class: "past-figures" },
                 h("span", {}, s.kwh(session.energy_kwh)),
-                h("span", { class: "cost" }, s.money(session.cost, currency)),
+                h("span", { class: "cost" }, s.money(session.cost, session.currency || currency)),
               ),
             ),
           ),
