@@ -200,6 +200,36 @@ async def test_sticker_after_personal_link_and_revoked_share(site: Site, browser
         assert guest.errors == []
 
 
+async def test_member_accepts_then_charges(site: Site, browser: Any) -> None:
+    """A group member's link shows the invitation; after Accept on the page their tag starts."""
+    hass = site.hass
+    group = await call(
+        hass, "create_group", {"config_entry": site.entry.entry_id, "name": "Family"}
+    )
+    group_id = group["group"]["group_id"]
+    added = await call(
+        hass, "add_group_member", {"group_id": group_id, "name": "Dana", "tags": ["DANA-1"]}
+    )
+    link = site.url(find_link(added))
+    async with phone(browser, "de-DE") as guest:
+        await guest.open(link)
+        await guest.wait_chargers(CHARGER_NAME)
+        invitation = guest.page.locator(".invitation")
+        await expect(invitation).to_contain_text("Family")
+        await expect(
+            guest.card(CHARGER_NAME).get_by_role("button", name=guest.t("start"))
+        ).to_have_count(0)
+        await guest.accept()
+        await expect(guest.page.get_by_text(guest.t("accepted"))).to_be_visible()
+        await expect(invitation).to_have_count(0)
+        await guest.wait_startable(CHARGER_NAME)
+        groups = await call(hass, "list_groups", {})
+        (member,) = [m for g in groups["groups"] if g["group_id"] == group_id for m in g["members"]]
+        assert member["accepted"] is True
+        await charge_and_watch(site, guest, "DANA-1")
+        assert guest.errors == []
+
+
 async def test_screenshots(site: Site, browser: Any, tmp_path: Path) -> None:
     """The README's pictures (scripts/screenshots_guest): the list and a running session in
     English and Dutch, and the QR sticker's PDF. Without WCC_GUEST_SCREENSHOTS they go to a
