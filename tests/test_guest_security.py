@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -239,3 +240,30 @@ async def test_nothing_without_a_loaded_entry(
     response = await phone.login(token_of(share["link"]))
     assert response.status == 404
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_no_secret_in_any_log_line(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    online_sim: SimulatedCharger,
+    new_phone: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    share = await call(
+        hass, "share_charger", {"config_entry": entry.entry_id, "name": "A", "id_tag": "SECRET-7"}
+    )
+    token = token_of(share["link"])
+    code = (await call(hass, "get_charger_qr", {"config_entry": entry.entry_id}))["code"]
+    phone = await new_phone()
+    response = await phone.login(token)
+    cookie = response.cookies["wcc_guest"].value
+    await phone.me()
+    await phone.login("wrong-token")
+    scanner = await new_phone(address="192.0.2.99")
+    await scanner.post("/api/code", {"charger": code, "access_code": "SECRET-7"})
+    await scanner.post("/api/code", {"charger": code, "access_code": "WRONG-9"})
+    await scanner.me()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in (token, cookie, "WRONG-9", "wrong-token"):
+        assert secret not in logged
