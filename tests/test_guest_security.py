@@ -170,6 +170,16 @@ async def test_scan_and_charge_with_an_access_code(
     unknown = await phone.post("/api/code", {"charger": "nope", "access_code": "EVE-1"})
     assert (unknown.status, (await unknown.json())["error"]) == (401, "invalid_link")
 
+    # A forged code cookie gives nothing; the real one dies with the share.
+    [jar_cookie] = list(phone.client.session.cookie_jar)
+    payload, _, _signature = jar_cookie.value[2:].partition(".")
+    forger = await new_phone(address="203.0.113.60")
+    forged = await forger.get("/api/me", Cookie=f"wcc_guest=c.{payload}.{'0' * 64}")
+    assert (forged.status, (await forged.json())["error"]) == (401, "invalid_link")
+    share_id = (await call(hass, "list_shares", {}))["shares"][0]["share_id"]
+    await call(hass, "revoke_share", {"share_id": share_id}, response=False)
+    assert (await phone.me(401))["error"] == "revoked"
+
 
 async def test_csrf_and_origin(hass: HomeAssistant, entry: MockConfigEntry, new_phone: Any) -> None:
     share = await call(
