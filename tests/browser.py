@@ -41,7 +41,8 @@ STATIC = (
     / "guest"
     / "static"
 )
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 20_000  # for every wait, expect() included: the page polls every 3 s, CI is busy
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 class ChromiumMissing(RuntimeError):
@@ -162,11 +163,17 @@ class GuestPhone:
         """Wait (on the page's own polling) until a session figure shows more than ``value``
         (in the unit the page shows: kW, kWh, the currency); returns the figure."""
         await self.wait_session(name)
-        handle = await self.field(name, field).element_handle()
+        # Looked up afresh on every try: the page rebuilds a card when its status changes.
         await self.page.wait_for_function(
-            """([el, value]) => parseFloat(el.textContent.replace(/[^\\d,.]/g, '')
-                                          .replace(',', '.')) > value""",
-            arg=[handle, value],
+            """([name, field, value]) => {
+                const card = [...document.querySelectorAll("article.charger")].find(
+                    (el) => el.querySelector("h3")?.textContent === name);
+                const el = card?.querySelector(`[data-field="${field}"]`);
+                if (!el) return false;
+                const number = el.textContent.replace(/[^\\d,.]/g, "").replace(",", ".");
+                return parseFloat(number) > value;
+            }""",
+            arg=[name, field, value],
         )
         text = await self.field(name, field).inner_text()
         return float(re.sub(r"[^\d,.]", "", text).replace(",", "."))
