@@ -79,9 +79,11 @@ async def build_installation(access: AccessControl) -> dict[str, Any]:
     home = await access.create_group("Home", "Main street 1")
     await access.assign_charger(A, home.group_id)
     alice = await access.add_member(home.group_id, "Alice", "alice@example.com", ["ALICE1"])
+    alice = await access.accept_invitation(home.group_id, alice.member_id)
     office = await access.create_group("Office")
     await access.assign_charger(C, office.group_id)
-    await access.add_member(office.group_id, "Bob", "", ["BOB1"])
+    bob = await access.add_member(office.group_id, "Bob", "", ["BOB1"])
+    await access.accept_invitation(office.group_id, bob.member_id)
     booking = await access.add_booking(
         A, "BOOKER", T0 + timedelta(hours=3), T0 + timedelta(hours=4), "dentist"
     )
@@ -237,6 +239,9 @@ async def test_open_mode_until_access_is_set_up(access: AccessControl) -> None:
     member = await access.add_member(group.group_id, "Carol", "", ["CAROL"])
     assert not access.is_open
     assert access.authorize(A, "ANYONE").status == "Invalid"
+    # Not before Carol accepted the group's invitation.
+    assert access.authorize(A, "CAROL") == Decision("Invalid", None, "unknown")
+    await access.accept_invitation(group.group_id, member.member_id)
     assert access.authorize(A, "CAROL").reason == "group"
     await access.remove_member(group.group_id, member.member_id)
     assert access.authorize(A, "ANYONE").reason == "open"
@@ -468,6 +473,7 @@ async def test_shares(access: AccessControl, clock: Clock) -> None:
         "expiry": "2026-05-01T11:00:00+00:00",
         "created": "2026-05-01T10:00:00+00:00",
         "expired": False,
+        "link_issued": None,
     }
     assert reuse.to_dict()["expired"] is False  # judged at the real time: no expiry
 
@@ -514,6 +520,8 @@ async def test_groups(access: AccessControl) -> None:
     await access.assign_charger(A, home.group_id)  # idempotent
     assert access.group_of(A) == access.group(home.group_id)
     assert access.group(home.group_id).chargers == [A, B]  # type: ignore[union-attr]
+    assert access.authorize(A, "ALICE3").reason == "unknown"  # not accepted yet
+    await access.accept_invitation(home.group_id, member.member_id)
     assert access.authorize(A, "ALICE3").reason == "group"
 
     # A charger is in one group at most: assigning moves it.
@@ -761,7 +769,7 @@ async def test_persistence_roundtrip_json_file(tmp_path: Path, clock: Clock) -> 
     await access.arm_learning(C, "Spare card", timedelta(minutes=10))
 
     saved = json.loads(path.read_text(encoding="utf-8"))  # read back independently
-    assert saved["version"] == 1
+    assert saved["version"] == 2
     assert saved["tags"] == [
         {
             "id_tag": "04A1B2C3",

@@ -285,6 +285,18 @@ async def _sessions_read(w: World, r: Any) -> None:
     assert r["sessions"][0]["transaction_id"] == w.transaction_id
 
 
+async def _link_renewed(w: World, r: Any) -> None:
+    assert r["share_id"] == w.share_id
+    token = r["link"].partition("#")[2]
+    assert w.access.guest_person(token).share_id == w.share_id
+
+
+async def _qr_made(w: World, r: Any) -> None:
+    assert r["link"].endswith(f"/c/{r['code']}")
+    assert w.access.charger_for_code(r["code"]) == IDENTITY
+    assert await w.hass.async_add_executor_job(os.path.isfile, r["pdf"])
+
+
 async def _exported(w: World, r: Any) -> None:
     assert r["sessions"] == 1
     assert await w.hass.async_add_executor_job(os.path.isfile, r["path"])
@@ -333,6 +345,8 @@ CASES: dict[str, Case] = {
     ),
     "get_sessions": Case(lambda w: {}, _sessions_read),
     "export_sessions": Case(lambda w: {"format": "csv"}, _exported),
+    "renew_guest_link": Case(lambda w: {"share_id": w.share_id}, _link_renewed),
+    "get_charger_qr": Case(lambda w: {**w.target}, _qr_made),
 }
 
 

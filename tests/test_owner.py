@@ -239,6 +239,10 @@ async def test_authorization_tags_shares_groups(
         {"group_id": group_id, "name": "Carol", "tags": ["CAROL-1"]},
         response=True,
     )
+    # A new member's tags authorize once the member accepted the invitation.
+    assert member["member"]["accepted"] is False
+    assert await online_sim.present_card("CAROL-1") == "Invalid"
+    await entry.runtime_data.owner.access.accept_invitation(group_id, member["member"]["member_id"])
     assert await online_sim.present_card("CAROL-1") == "Accepted"
     await _call(
         hass,

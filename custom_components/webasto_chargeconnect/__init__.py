@@ -26,6 +26,7 @@ from .coordinator import (
     ChargeConnectRuntimeData,
 )
 from .forwarding import Forwarding, async_remove_store as async_remove_upstream_store
+from .guest import async_setup_guest
 from .hub import HUB, ChargeConnectHub, async_get_hub, charger_store
 from .options import options_from_entry
 from .owner import ChargerOwner
@@ -46,9 +47,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's actions."""
+    """Register the integration's actions and the guest page."""
     async_setup_services(hass)
     async_setup_assist(hass)
+    async_setup_guest(hass)
     return True
 
 

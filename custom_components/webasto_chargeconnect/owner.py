@@ -166,6 +166,33 @@ class ChargerOwner:
         return info
 
     @callback
+    def present_tag(self, event_type: str, id_tag: str, alias: str | None, reason: str) -> None:
+        """A tag used from the guest page: the card event fires as for a card at the charger.
+
+        The StartTransaction that follows a start from the page does not fire it again.
+        """
+        event = CardEvent(event_type, id_tag, alias, reason, source="guest_page")
+        for listener in list(self._card_listeners):
+            listener(event)
+        self._recent_cards[id_tag.upper()] = dt_util.utcnow()
+
+    async def async_start_session(
+        self, id_tag: str | None, odometer_km: float | None, vehicle_id: str | None
+    ) -> None:
+        """Start a session (RemoteStartTransaction), with the driver's log kept for it.
+
+        The one path of every start from Home Assistant: the start_charging action and the
+        guest page.
+        """
+        self.recorder.set_drivers_log(odometer_km, vehicle_id)
+        try:
+            await self.charger.remote_start(id_tag)
+        except ChargeConnectError:
+            # the session did not start: the log must not stick to the next one
+            self.recorder.set_drivers_log(None, None)
+            raise
+
+    @callback
     def add_card_listener(self, listener: Callable[[CardEvent], None]) -> CALLBACK_TYPE:
         """Call ``listener`` for every card presented."""
         self._card_listeners.append(listener)

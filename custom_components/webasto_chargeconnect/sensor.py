@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -48,6 +49,7 @@ from .entity import (
     forwarded,
     upstream_value,
 )
+from .guest.entity import guest_count, guest_people
 from .owner import WINDOWS, ChargerOwner
 
 PARALLEL_UPDATES = 0
@@ -62,6 +64,8 @@ class ChargeConnectSensorDescription(ChargeConnectEntityDescription, SensorEntit
     value_fn: Callable[[ChargeConnectRuntimeData], Value]
     # The unit when it is not fixed (costs: the tariff's currency).
     unit_fn: Callable[[ChargeConnectRuntimeData], str | None] | None = None
+    # State attributes, for the few sensors that have them (guests: who they are).
+    attrs_fn: Callable[[ChargeConnectRuntimeData], dict[str, Any]] | None = None
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -405,7 +409,16 @@ _UPSTREAM_SENSORS: tuple[ChargeConnectSensorDescription, ...] = (
     ),
 )
 
-SENSORS = (*_CHARGER_SENSORS, *_OWNER_SENSORS, *_UPSTREAM_SENSORS)
+# Home Assistant's own records, not the charger's: shown while it is offline too.
+_GUESTS = ChargeConnectSensorDescription(
+    key="guests",
+    translation_key="guests",
+    requires_online=False,
+    value_fn=guest_count,
+    attrs_fn=guest_people,
+)
+
+SENSORS = (*_CHARGER_SENSORS, *_OWNER_SENSORS, _GUESTS, *_UPSTREAM_SENSORS)
 
 
 async def async_setup_entry(
@@ -441,6 +454,17 @@ class ChargeConnectSensor(ChargeConnectEntity, SensorEntity):
             return unit_fn(self.runtime_data)
         return self.entity_description.native_unit_of_measurement
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The description's attributes, if it has any."""
+        attrs_fn = self.entity_description.attrs_fn
+        return None if attrs_fn is None else attrs_fn(self.runtime_data)
+
     def state_signature(self) -> object:
-        """Value and unit."""
-        return (self.native_value, self.native_unit_of_measurement)
+        """Value, unit and attributes."""
+        attrs = self.extra_state_attributes
+        return (
+            self.native_value,
+            self.native_unit_of_measurement,
+            None if attrs is None else repr(attrs),
+        )

@@ -25,7 +25,7 @@ from ..chargeconnect import ChargeConnectError
 from ..compat import register_admin_service, vol
 from ..const import DOMAIN
 from ..helpers import to_ha_error
-from . import access, charger, sessions
+from . import access, charger, guest, sessions
 
 type ActionHandler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 
@@ -123,6 +123,17 @@ SERVICES: tuple[Service, ...] = (
         _NONE,
         admin=True,
     ),
+    # ----------------------------------------------------------- the guest page
+    # a new link decides who may charge (the old one stops working)
+    Service(
+        "renew_guest_link",
+        guest.RENEW_LINK_SCHEMA,
+        guest.renew_guest_link,
+        _OPTIONAL,
+        admin=True,
+    ),
+    # the charger's Scan & Charge link: on a sticker anyone at the charger can read
+    Service("get_charger_qr", guest.CHARGER_QR_SCHEMA, guest.get_charger_qr, _ONLY, admin=False),
     # ---------------------------------------------------------------------- bookings
     Service("add_booking", access.ADD_BOOKING_SCHEMA, access.add_booking, _OPTIONAL, admin=True),
     Service(

@@ -30,6 +30,7 @@ from .common import (
     optional_owner,
     resolve_owner,
 )
+from .guest import async_invite_member, member_link, share_link
 from .notify import async_notify, async_texts, language
 
 ATTR_ALIAS = "alias"
@@ -164,6 +165,7 @@ async def share(call: ServiceCall) -> ServiceResponse:
         call.data[ATTR_ID_TAG],
         expiry,
     )
+    link = await share_link(call.hass, shared)
     if notify := call.data.get(ATTR_NOTIFY):
         text = await async_texts(call.hass, language(call.hass))
         until = (
@@ -180,9 +182,10 @@ async def share(call: ServiceCall) -> ServiceResponse:
                 charger=device_name(owner.charger.identity),
                 tag=shared.id_tag,
                 until=until,
+                link=link,
             ),
         )
-    return {"share": shared.to_dict()}
+    return {"share": shared.to_dict(), "link": link}
 
 
 async def revoke_share(call: ServiceCall) -> ServiceResponse:
@@ -219,6 +222,7 @@ ADD_MEMBER_SCHEMA = vol.Schema(
         vol.Required(ATTR_NAME): TEXT,
         vol.Optional(ATTR_EMAIL, default=""): _EMAIL,
         vol.Optional(ATTR_TAGS, default=[]): vol.All(cv.ensure_list, [TAG]),
+        vol.Optional(ATTR_NOTIFY): NOTIFY,
     }
 )
 REMOVE_MEMBER_SCHEMA = vol.Schema(
@@ -266,11 +270,20 @@ async def list_groups(call: ServiceCall) -> ServiceResponse:
 
 
 async def add_member(call: ServiceCall) -> ServiceResponse:
-    """Add a member, with their tags, to a group."""
-    member = await get_access(call.hass).add_member(
+    """Add a member, with their tags, to a group; invite them if asked (their tags charge once
+    they accepted, with the link)."""
+    access = get_access(call.hass)
+    member = await access.add_member(
         call.data[ATTR_GROUP_ID], call.data[ATTR_NAME], call.data[ATTR_EMAIL], call.data[ATTR_TAGS]
     )
-    return {"member": member.to_dict()}
+    group = access.group(call.data[ATTR_GROUP_ID])
+    assert group is not None
+    link = await member_link(call.hass, group, member)
+    if notify := call.data.get(ATTR_NOTIFY):
+        await async_invite_member(call.hass, notify, group, member, link)
+    stored = access.group(group.group_id)
+    current = None if stored is None else stored.member(member.member_id)
+    return {"member": (current or member).to_dict(), "link": link}
 
 
 async def remove_member(call: ServiceCall) -> ServiceResponse:

@@ -8,7 +8,6 @@ from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
-from ..chargeconnect import ChargeConnectError
 from ..compat import vol
 from .common import (
     ATTR_CONFIG_ENTRY,
@@ -93,11 +92,7 @@ async def update_firmware(call: ServiceCall) -> ServiceResponse:
 async def start_charging(call: ServiceCall) -> ServiceResponse:
     """Start a session, with the driver's log (odometer, vehicle) for it."""
     owner = resolve_owner(call)
-    owner.recorder.set_drivers_log(call.data.get(ATTR_ODOMETER), call.data.get(ATTR_VEHICLE))
-    try:
-        await owner.charger.remote_start(call.data.get(ATTR_ID_TAG))
-    except ChargeConnectError:
-        # the session did not start: the log must not stick to the next one
-        owner.recorder.set_drivers_log(None, None)
-        raise
+    await owner.async_start_session(
+        call.data.get(ATTR_ID_TAG), call.data.get(ATTR_ODOMETER), call.data.get(ATTR_VEHICLE)
+    )
     return None

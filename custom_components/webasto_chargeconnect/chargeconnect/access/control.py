@@ -37,6 +37,7 @@ from .errors import (
     UnknownShareError,
     UnknownTagError,
 )
+from .invites import GuestAccess
 from .models import (
     TAG_KINDS,
     Booking,
@@ -71,12 +72,13 @@ def _new_id(taken: Iterable[str]) -> str:
             return candidate
 
 
-class AccessControl:
+class AccessControl(GuestAccess):
     """Tags, favourites, learn mode, shares, groups, tariffs, bookings, and decisions.
 
     The one writer of the installation's :class:`~.state.AccessState`: each change is
     checked, applied, saved and announced by the method that makes it, which is why the
     class keeps every kind of record (about 500 lines) rather than one class per kind.
+    Personal links, invitations and charger codes are its :class:`~.invites.GuestAccess` part.
     """
 
     def __init__(self, store: StateStore, *, clock: Callable[[], datetime] = utcnow) -> None:
@@ -257,6 +259,7 @@ class AccessControl:
         share = self._state.shares.pop(share_id, None)
         if share is None:
             raise UnknownShareError(share_id)
+        self._state.retire(share.link_hash, "revoked", self._now())
         await self._save()
         return share
 
@@ -319,6 +322,8 @@ class AccessControl:
         group = self._state.groups.pop(group_id, None)
         if group is None:
             raise UnknownGroupError(group_id)
+        for member in group.members:
+            self._state.retire(member.link_hash, "removed", self._now())
         await self._save()
         return group
 
@@ -333,13 +338,16 @@ class AccessControl:
     async def add_member(
         self, group_id: str, name: str, email: str = "", tags: Iterable[str] = ()
     ) -> Member:
-        """Add a person to a group; their ``tags`` may charge at the group's chargers."""
+        """Add a person to a group; their ``tags`` may charge at the group's chargers once
+        they accepted the invitation (:meth:`accept_invitation`)."""
         group = self._require_group(group_id)
         member = Member(
             member_id=_new_id(m.member_id for m in group.members),
             name=name.strip(),
             email=email.strip(),
             tags=self._member_tags(tags),
+            accepted=False,
+            joined=self._now(),
         )
         await self._put_group(replace(group, members=[*group.members, member]))
         return copy.deepcopy(member)
@@ -375,6 +383,7 @@ class AccessControl:
         if member is None:
             raise UnknownMemberError(group_id, member_id)
         members = [m for m in group.members if m.member_id != member_id]
+        self._state.retire(member.link_hash, "removed", self._now())
         await self._put_group(replace(group, members=members))
         return member
 
@@ -522,6 +531,10 @@ class AccessControl:
         self._state.favourites.pop(charger, None)
         self._state.learning.pop(charger, None)
         self._state.charger_tariffs.pop(charger, None)
+        self._state.charger_codes.pop(charger, None)
+        for share in self._state.shares.values():
+            if share.charger == charger:
+                self._state.retire(share.link_hash, "revoked", self._now())
         self._state.shares = {k: s for k, s in self._state.shares.items() if s.charger != charger}
         self._state.bookings = {
             k: b for k, b in self._state.bookings.items() if b.charger != charger

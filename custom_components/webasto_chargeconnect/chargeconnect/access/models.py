@@ -51,6 +51,10 @@ def _optional_time(value: Any) -> datetime | None:
     return None if value in (None, "") else _time(value)
 
 
+def _optional_text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
 @dataclass(frozen=True)
 class Tag:
     """An id tag of the installation: an RFID card or a virtual tag (app, Home Assistant)."""
@@ -114,6 +118,9 @@ class Share:
     id_tag: str
     expiry: datetime | None
     created: datetime
+    # The personal link: only the SHA-256 of its token is kept (see .links).
+    link_hash: str | None = None
+    link_issued: datetime | None = None
 
     def is_expired(self, at: datetime | None = None) -> bool:
         """True once ``expiry`` has passed (never for a share without expiry)."""
@@ -130,7 +137,14 @@ class Share:
             "expiry": _iso(self.expiry),
             "created": _iso(self.created),
             "expired": self.is_expired(now),
+            "link_issued": _iso(self.link_issued),
         }
+
+    def to_storage(self) -> dict[str, Any]:
+        """What the store keeps: :meth:`to_dict` with the link's hash, without ``expired``."""
+        data = {k: v for k, v in self.to_dict().items() if k != "expired"}
+        data["link_hash"] = self.link_hash
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Share:
@@ -143,26 +157,44 @@ class Share:
             id_tag=str(data["id_tag"]),
             expiry=_optional_time(data.get("expiry")),
             created=_time(data["created"]),
+            link_hash=_optional_text(data.get("link_hash")),
+            link_issued=_optional_time(data.get("link_issued")),
         )
 
 
 @dataclass(frozen=True)
 class Member:
-    """A person in a group, with the tags they charge with."""
+    """A person in a group, with the tags they charge with.
+
+    ``accepted``: the member accepted the invitation (on the guest page); until then their
+    tags do not authorize. A member stored without the field (before invitations) is accepted.
+    """
 
     member_id: str
     name: str
     email: str
     tags: list[str] = field(default_factory=list)
+    accepted: bool = True
+    joined: datetime | None = None
+    # The personal link: only the SHA-256 of its token is kept (see .links).
+    link_hash: str | None = None
+    link_issued: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise."""
+        """Serialise (without the link's hash)."""
         return {
             "member_id": self.member_id,
             "name": self.name,
             "email": self.email,
             "tags": list(self.tags),
+            "accepted": self.accepted,
+            "joined": _iso(self.joined),
+            "link_issued": _iso(self.link_issued),
         }
+
+    def to_storage(self) -> dict[str, Any]:
+        """What the store keeps: :meth:`to_dict` with the link's hash."""
+        return {**self.to_dict(), "link_hash": self.link_hash}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Member:
@@ -172,6 +204,10 @@ class Member:
             name=str(data.get("name", "")),
             email=str(data.get("email", "")),
             tags=[str(tag) for tag in data.get("tags", [])],
+            accepted=bool(data.get("accepted", True)),
+            joined=_optional_time(data.get("joined")),
+            link_hash=_optional_text(data.get("link_hash")),
+            link_issued=_optional_time(data.get("link_issued")),
         )
 
 
@@ -200,6 +236,10 @@ class Group:
             "members": [member.to_dict() for member in self.members],
             "tariff": None if self.tariff is None else self.tariff.to_dict(),
         }
+
+    def to_storage(self) -> dict[str, Any]:
+        """What the store keeps: :meth:`to_dict` with the members' link hashes."""
+        return {**self.to_dict(), "members": [m.to_storage() for m in self.members]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Group:

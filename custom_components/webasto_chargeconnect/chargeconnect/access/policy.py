@@ -71,8 +71,10 @@ def group_of(state: AccessState, charger: str) -> Group | None:
 
 
 def _member_tags(group: Group | None) -> Iterator[str]:
+    """The tags that authorize at the group's chargers: those of members who accepted."""
     for member in group.members if group is not None else []:
-        yield from member.tags
+        if member.accepted:
+            yield from member.tags
 
 
 def shares_of(state: AccessState, charger: str | None = None) -> list[Share]:
@@ -134,9 +136,9 @@ def authorize(
 
     In order: a booking running now (its tag, or Blocked for everyone else); the
     installation's tags; ``remote_start_tag``; an unexpired share for this charger; a
-    member tag of the charger's group; an expired share (Expired); learn mode (an
-    unknown card becomes a tag: the decision carries it as ``learned_tag``, for the
-    caller to add); open mode (nothing set up yet); else Invalid.
+    tag of a member of the charger's group who accepted the invitation; an expired share
+    (Expired); learn mode (an unknown card becomes a tag: the decision carries it as
+    ``learned_tag``, for the caller to add); open mode (nothing set up yet); else Invalid.
     """
     key = tag_key(id_tag)
     booking = active_booking(state, charger, now)
