@@ -45,7 +45,7 @@ def clock() -> Clock:
 @pytest.fixture
 async def access(clock: Clock) -> AccessControl:
     control = AccessControl(MemoryStore(), clock=clock)
-    await control.async_load()
+    await control.load()
     return control
 
 
@@ -256,7 +256,7 @@ async def test_store_migration_from_version_1(tmp_path: Path, clock: Clock) -> N
     )
     store = JsonFileStore(path)
     access = AccessControl(store, clock=clock)
-    await access.async_load()
+    await access.load()
     alice = access.groups()[0].members[0]
     assert (alice.accepted, alice.link_hash, alice.joined) == (True, None, None)
     assert access.authorize(A, "ALICE1").reason == "group"
@@ -267,7 +267,7 @@ async def test_store_migration_from_version_1(tmp_path: Path, clock: Clock) -> N
     assert saved["groups"][0]["members"][0]["accepted"] is True
     assert saved["groups"][0]["members"][0]["link_hash"] == hash_token(token)
     restored = AccessControl(JsonFileStore(path), clock=clock)
-    await restored.async_load()
+    await restored.load()
     assert restored.to_dict() == access.to_dict()
     assert restored.guest_person(token).name == "Alice"
 
@@ -279,7 +279,7 @@ async def test_retired_links_survive_a_restart_and_age_out(tmp_path: Path, clock
     token = await access.issue_share_link(share.share_id)
     await access.revoke_share(share.share_id)
     restored = AccessControl(JsonFileStore(path), clock=clock)
-    await restored.async_load()
+    await restored.load()
     assert refused(restored, token) == "revoked"
     clock.now = T0 + timedelta(days=400)
     await restored.add_tag("Touch", "TOUCH")  # any save prunes

@@ -91,7 +91,7 @@ async def test_guest_logs_in_starts_and_stops(
     await phone.action("stop", {"charger": garage["code"]})
     await online_sim.wait_for_call("RemoteStopTransaction")
     await wait_until(hass, lambda: charger.active_transaction is None)
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
     [past] = (await phone.me())["sessions"]
     assert past["charger"] == "Webasto NEXT-WS123456"
     assert past["ended"] is not None
@@ -203,7 +203,7 @@ async def test_me_holds_nothing_of_other_people(
     await online_sim.stop_transaction()
     charger = entry.runtime_data.charger
     await wait_until(hass, lambda: charger.active_transaction is None)
-    await entry.runtime_data.owner.recorder.async_flush()
+    await entry.runtime_data.owner.recorder.flush()
 
     await phone.login(token_of(await share_link(hass, entry, email="anna@example.com")))
     me = await phone.me()
