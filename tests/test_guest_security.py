@@ -106,7 +106,7 @@ async def test_revoked_and_renewed_links(
 
 
 async def test_token_guessing_is_rate_limited(
-    hass: HomeAssistant, entry: MockConfigEntry, new_phone: Any, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, entry: MockConfigEntry, new_phone: Any
 ) -> None:
     share = await call(
         hass, "share_charger", {"config_entry": entry.entry_id, "name": "A", "id_tag": "A-1"}

@@ -37,43 +37,62 @@ class MeterReading:
         return self.power_w is not None or self.register_wh is not None or bool(self.currents_a)
 
 
+def _unit(sample: dict[str, Any]) -> str:
+    return str(sample.get("unit", "")).lower()
+
+
+# The phases a sample names, by how chargers write them (others: see phase_name()).
+_PHASE_NAMES = {
+    None: "L1",
+    "": "L1",
+    **{f"L{n}{suffix}": f"L{n}" for n in (1, 2, 3) for suffix in ("", "-N", "-L1", "-L2", "-L3")},
+}
+# The voltages kept: phase to neutral (or a single phase), not phase to phase.
+_PHASE_VOLTAGES = frozenset({None, "L1", "L2", "L3", "L1-N", "L2-N", "L3-N"})
+
+
 def read_meter_value(meter_value: dict[str, Any]) -> MeterReading:
-    """Read one MeterValue element; later samples of the same quantity win."""
+    """Read one MeterValue element; later samples of the same quantity win.
+
+    This loop runs for every sample of every frame: each field is read only by the
+    measurands that use it (``sampled_number()`` is inlined).
+    """
     reading = MeterReading()
     phase_power: dict[str, float] = {}
     for sample in meter_value.get("sampledValue", ()):
-        # sampled_number(), inlined: this loop runs for every sample of every frame.
         try:
             value = float(sample["value"])
         except (KeyError, TypeError, ValueError):
             value = math.nan
-        if not math.isfinite(value) or sample.get("format") == "SignedData":
+        get = sample.get
+        if not math.isfinite(value) or get("format") == "SignedData":
             reading.unreadable.append(sample)
             continue
-        measurand = sample.get("measurand", ENERGY_REGISTER)
-        unit = str(sample.get("unit", "")).lower()
-        phase = sample.get("phase")
-        if measurand == ENERGY_REGISTER:
-            reading.register_wh = value * _ENERGY_UNITS.get(unit or "wh", 1.0)
+        measurand = get("measurand", ENERGY_REGISTER)
+        if measurand == "Current.Import":
+            phase = get("phase")
+            reading.currents_a[_PHASE_NAMES.get(phase) or phase_name(phase)] = value
+        elif measurand == "Voltage":
+            phase = get("phase")
+            if phase in _PHASE_VOLTAGES or (isinstance(phase, str) and phase.endswith("-N")):
+                reading.voltages_v[_PHASE_NAMES.get(phase) or phase_name(phase)] = value
+        elif measurand == ENERGY_REGISTER:
+            reading.register_wh = value * _ENERGY_UNITS.get(_unit(sample) or "wh", 1.0)
         elif measurand == "Power.Active.Import":
-            watts = value * _POWER_UNITS.get(unit or "w", 1.0)
+            watts = value * _POWER_UNITS.get(_unit(sample) or "w", 1.0)
+            phase = get("phase")
             if phase:
                 phase_power[phase] = watts
             else:
                 reading.power_w = watts
-        elif measurand == "Current.Import":
-            reading.currents_a[phase_name(phase)] = value
-        elif measurand == "Voltage":
-            if phase is None or phase.endswith("-N") or phase in ("L1", "L2", "L3"):
-                reading.voltages_v[phase_name(phase)] = value
         elif measurand == "Current.Offered":
             reading.current_offered_a = value
         elif measurand == "Power.Offered":
-            reading.power_offered_w = value * _POWER_UNITS.get(unit or "w", 1.0)
+            reading.power_offered_w = value * _POWER_UNITS.get(_unit(sample) or "w", 1.0)
         elif measurand == "SoC":
             reading.soc = value
         elif measurand == "Temperature":
-            reading.temperature_c = (value - 32) / 1.8 if unit == "fahrenheit" else value
+            reading.temperature_c = (value - 32) / 1.8 if _unit(sample) == "fahrenheit" else value
         elif measurand == "Frequency":
             reading.frequency_hz = value
     if reading.power_w is None and phase_power:
