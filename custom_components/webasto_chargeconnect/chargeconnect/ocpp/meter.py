@@ -42,7 +42,7 @@ def _unit(sample: dict[str, Any]) -> str:
 
 
 # The phases a sample names, by how chargers write them (others: see phase_name()).
-_PHASE_NAMES = {
+_PHASE_NAMES: dict[str | None, str] = {
     None: "L1",
     "": "L1",
     **{f"L{n}{suffix}": f"L{n}" for n in (1, 2, 3) for suffix in ("", "-N", "-L1", "-L2", "-L3")},
