@@ -10,7 +10,7 @@ from PIL import Image
 
 from custom_components.webasto_chargeconnect.const import DOMAIN
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 COMPONENT = ROOT / "custom_components" / DOMAIN
 
 

@@ -26,7 +26,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.timeutil import (
     parse_ocpp_time,
 )
 
-LIBRARY = Path(__file__).parent.parent / "custom_components/webasto_chargeconnect/chargeconnect"
+LIBRARY = Path(__file__).parents[2] / "custom_components/webasto_chargeconnect/chargeconnect"
 
 
 def test_library_has_no_home_assistant_imports() -> None:

@@ -1,5 +1,6 @@
 """Setting entries up and tearing them down: shared servers, and nothing left behind on failure;
-the claims a config flow holds on a port and a charger while it waits.
+the claims a config flow holds on a port and a charger while it waits; state restored after a
+restart.
 
 These use a fixed port (the other tests give each entry port 0, its own server), because what
 they check is what happens when several entries, or a failed and a retried setup, use ONE port.
@@ -32,7 +33,10 @@ from custom_components.webasto_chargeconnect.hub import (
 )
 from webasto_sim import SimulatedCharger
 
-from .conftest import PASSWORD, wait_until
+from ..common import PASSWORD, connect_and_boot
+from .conftest import setup_entry, wait_until
+
+E = "webasto_next_ws123456"
 
 
 def free_port() -> int:
@@ -316,3 +320,28 @@ async def test_claim_that_cannot_listen_holds_nothing(
         )
     assert hub._servers[port].users == {entry.entry_id}
     assert set(hub._chargers) == {"NEXT-WS400005"}
+
+
+async def test_restored_state_after_restart(
+    hass: HomeAssistant, socket_enabled: None, make_sim: Callable[..., SimulatedCharger]
+) -> None:
+    """The last session, heartbeat and firmware status come back after a restart."""
+    config_entry = await setup_entry(hass)
+    sim = await connect_and_boot(make_sim(config_entry))
+    await sim.heartbeat()
+    await sim.firmware_status("Installed")
+    await sim.charge(samples=2)
+    await sim.stop_transaction()
+    await sim.disconnect()
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    hass.data.pop(DOMAIN)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    charger = config_entry.runtime_data.charger
+    assert charger.last_transaction is not None
+    assert charger.last_transaction.energy_wh > 0
+    assert charger.last_heartbeat is not None
+    assert charger.firmware_status == "Installed"
+    assert hass.states.get(f"sensor.{E}_firmware_status").state == "installed"
+    assert float(hass.states.get(f"sensor.{E}_session_energy").state) > 0
+    assert hass.states.get(f"sensor.{E}_status").state == "offline"

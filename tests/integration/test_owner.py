@@ -30,7 +30,8 @@ import voluptuous as vol
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
 
-from .conftest import IDENTITY, charger_device, wait_for_state, wait_until
+from ..common import IDENTITY
+from .conftest import charger_device, wait_for_state, wait_until
 
 E = "webasto_next_ws123456"
 

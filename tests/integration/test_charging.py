@@ -15,18 +15,19 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.webasto_chargeconnect.chargeconnect import (
+    CallRejectedError,
+    InvalidArgumentError,
+    NotSupportedByChargerError,
+)
+from custom_components.webasto_chargeconnect.chargeconnect.ocpp.charger import (
+    CHARGING_PROFILE_ID,
+)
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
 
-from .conftest import (
-    IDENTITY,
-    charger_device,
-    connect_and_boot,
-    setup_entry,
-    wait_configured,
-    wait_for_state,
-    wait_until,
-)
+from ..common import IDENTITY, connect_and_boot
+from .conftest import charger_device, setup_entry, wait_configured, wait_for_state, wait_until
 
 E = "webasto_next_ws123456"
 
@@ -442,3 +443,47 @@ async def test_restart_mid_session(
     # A new session gets a new id, never one used before.
     await sim.unplug()
     assert await sim.charge(samples=1) == tx_id + 1
+
+
+async def test_charger_command_errors(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """Commands check their arguments and the charger's features first."""
+    charger = entry.runtime_data.charger
+    with pytest.raises(InvalidArgumentError):
+        await charger.change_configuration("", "1")
+    with pytest.raises(InvalidArgumentError):
+        await charger.remote_start("X" * 21)
+    with pytest.raises(NotSupportedByChargerError):
+        await charger.set_free_charging(True)
+    with pytest.raises(NotSupportedByChargerError):
+        await charger.set_led_dimming_level("low")
+    online_sim.reply_to["UnlockConnector"] = "UnlockFailed"
+    with pytest.raises(CallRejectedError) as err:
+        await charger.unlock_connector()
+    assert err.value.status == "UnlockFailed"
+
+    await charger.set_current_limit(0)  # 0 A pauses charging
+    assert online_sim.current_limit_a == 0
+    await charger.clear_current_limit()
+    call = await online_sim.wait_for_call("ClearChargingProfile")
+    assert call.payload == {"id": CHARGING_PROFILE_ID}
+    assert charger.current_limit_a is None
+    await wait_for_state(hass, f"number.{E}_charging_current_limit", "32.0")
+
+    charger.features.smart_charging = False
+    with pytest.raises(NotSupportedByChargerError):
+        await charger.set_current_limit(10)
+
+
+async def test_unite_led_level_validated(
+    hass: HomeAssistant, entry: MockConfigEntry, make_sim: Callable[..., SimulatedCharger]
+) -> None:
+    """Only the Unite's own LED levels are sent."""
+    sim = make_sim(entry, profile="unite")
+    await sim.connect()
+    await sim.boot()
+    charger = entry.runtime_data.charger
+    await wait_until(hass, lambda: charger.configured)
+    with pytest.raises(InvalidArgumentError):
+        await charger.set_led_dimming_level("blinding")

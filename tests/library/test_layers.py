@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 INTEGRATION = "custom_components.webasto_chargeconnect"
 LIBRARY = f"{INTEGRATION}.chargeconnect"
 PACKAGES = (INTEGRATION, "webasto_sim")

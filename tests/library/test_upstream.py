@@ -36,11 +36,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.upstream import (
 from webasto_sim import SimulatedCharger
 from webasto_sim.webui import make_self_signed_certificate, server_ssl_context
 
-from .upstream_backend import (
-    BackendCallError,
-    UpstreamBackend,
-    tolerate_refused_tls_handshakes,
-)
+from ..upstream_backend import BackendCallError, UpstreamBackend, tolerate_refused_tls_handshakes
 
 IDENTITY = "NEXT-WS123456"
 BILLING = ("StartTransaction", "MeterValues", "StopTransaction")

@@ -1,9 +1,11 @@
-"""The OCPP server's edges: bad frames, passwords, unknown chargers, dead connections."""
+"""The OCPP server's edges: bad frames, passwords, unknown chargers, dead connections, and
+messages off the happy path."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 import json
 from unittest.mock import patch
 
@@ -24,18 +26,10 @@ from custom_components.webasto_chargeconnect.chargeconnect import (
 )
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
-from webasto_sim import SimulatedCharger, basic_auth
+from webasto_sim import SimulatedCharger, basic_auth, iso_utc
 
-from .conftest import (
-    IDENTITY,
-    PASSWORD,
-    connect_and_boot,
-    setup_entry,
-    url_of,
-    wait_configured,
-    wait_for_state,
-    wait_until,
-)
+from ..common import IDENTITY, PASSWORD, connect_and_boot
+from .conftest import setup_entry, url_of, wait_configured, wait_for_state, wait_until
 
 E = "webasto_next_ws123456"
 
@@ -305,3 +299,99 @@ async def test_call_error_from_charger(
         await charger.get_configuration([f"Key{i}" for i in range(60)])
     assert err.value.code in ("OccurenceConstraintViolation", "OccurrenceConstraintViolation")
     assert err.value.translation_key == "call_error"
+
+
+async def _raw(sim: SimulatedCharger, action: str, payload: dict, uid: str = "x-1") -> list:
+    await sim.send_raw(json.dumps([2, uid, action, payload]))
+    return await sim.next_raw_reply()
+
+
+async def test_unusual_messages(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """Authorize, diagnostics status, odd timestamps, late statuses, odd measurands."""
+    charger = entry.runtime_data.charger
+    assert await _raw(online_sim, "Authorize", {"idTag": "CARD"}) == [
+        3,
+        "x-1",
+        {"idTagInfo": {"status": "Accepted"}},
+    ]
+    await _raw(online_sim, "DiagnosticsStatusNotification", {"status": "Uploaded"}, "x-2")
+    assert charger.diagnostics_status == "Uploaded"
+
+    # A status older than the one we have does not overrule it.
+    old = iso_utc(datetime.now(UTC) - timedelta(hours=1))
+    await _raw(
+        online_sim,
+        "StatusNotification",
+        {"connectorId": 1, "errorCode": "NoError", "status": "Faulted", "timestamp": old},
+        "x-3",
+    )
+    assert charger.connector.status.value == "Available"
+    # An unreadable timestamp is taken as now.
+    await _raw(
+        online_sim,
+        "StatusNotification",
+        {"connectorId": 0, "errorCode": "GroundFailure", "status": "Faulted", "timestamp": "?"},
+        "x-4",
+    )
+    assert charger.status.value == "Faulted"
+    assert charger.error_code == "GroundFailure"
+    await wait_for_state(hass, f"sensor.{E}_error", "ground_failure")
+    await wait_for_state(hass, f"sensor.{E}_status", "faulted")
+
+    now = datetime.now(UTC)
+    sampled = [
+        {"value": "1000", "measurand": "Power.Active.Import", "unit": "W", "phase": "L1"},
+        {"value": "2000", "measurand": "Power.Active.Import", "unit": "W", "phase": "L2"},
+        {"value": "11", "measurand": "Power.Offered", "unit": "kW"},
+        {"value": "55", "measurand": "SoC", "unit": "Percent"},
+        {"value": "104", "measurand": "Temperature", "unit": "Fahrenheit"},
+        {"value": "50.01", "measurand": "Frequency"},
+        {"value": "231", "measurand": "Voltage", "phase": "L1-L2"},
+        {"value": "16", "measurand": "Current.Import"},
+    ]
+    # A value that is not a number refuses the frame (the charger is told), nothing of it
+    # is taken.
+    unreadable = [*sampled[:2], {"value": "not-a-number", "measurand": "Voltage"}, *sampled[2:]]
+    refused = await _raw(
+        online_sim,
+        "MeterValues",
+        {"connectorId": 1, "meterValue": [{"timestamp": iso_utc(now), "sampledValue": unreadable}]},
+        "x-5a",
+    )
+    assert refused[:3] == [4, "x-5a", "PropertyConstraintViolation"]
+    assert charger.measurements.soc is None
+    await _raw(
+        online_sim,
+        "MeterValues",
+        {"connectorId": 1, "meterValue": [{"timestamp": iso_utc(now), "sampledValue": sampled}]},
+        "x-5",
+    )
+    m = charger.measurements
+    assert m.power_w == 3000
+    assert m.power_offered_w == 11000
+    assert m.soc == 55
+    assert m.temperature_c == pytest.approx(40)
+    assert m.frequency_hz == pytest.approx(50.01)
+    assert m.current_a["L1"] == 16
+    # An older sample does not overwrite the live values.
+    await _raw(
+        online_sim,
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "meterValue": [
+                {
+                    "timestamp": iso_utc(now - timedelta(minutes=5)),
+                    "sampledValue": [
+                        {"value": "9", "measurand": "Current.Import", "phase": "L1"},
+                        {"value": "500", "measurand": "Power.Active.Import"},
+                    ],
+                }
+            ],
+        },
+        "x-6",
+    )
+    assert m.current_a["L1"] == 16
+    assert m.power_w == 3000

@@ -1,8 +1,8 @@
 """The central system against broken networks and hostile clients, over real sockets.
 
-A real CentralSystem on 127.0.0.1, real simulated chargers, and bare sockets (tests/raw_client.py)
-for what a well-behaved client never does: stop reading, never finish a handshake, guess
-passwords from many addresses, send made-up identities by the thousand.
+A real CentralSystem on 127.0.0.1, real simulated chargers, and bare sockets
+(tests/library/raw_client.py) for what a well-behaved client never does: stop reading, never
+finish a handshake, guess passwords from many addresses, send made-up identities by the thousand.
 """
 
 from __future__ import annotations

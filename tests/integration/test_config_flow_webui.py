@@ -32,7 +32,8 @@ from custom_components.webasto_chargeconnect.hub import async_get_hub
 from webasto_sim import SimulatedCharger
 from webasto_sim.webui import BackendSettings, SimulatedWebUi
 
-from .conftest import IDENTITY, wait_configured, wait_for_state
+from ..common import IDENTITY
+from .conftest import wait_configured, wait_for_state
 
 WEBUI_PASSWORD = "admin-Passw0rd"
 OLD_BACKEND = "wss://ocpp.example-cloud.test/ocpp"

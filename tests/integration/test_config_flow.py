@@ -29,14 +29,8 @@ from custom_components.webasto_chargeconnect.flow_forms import entry_data
 from custom_components.webasto_chargeconnect.hub import async_get_hub
 from webasto_sim import SimulatedCharger
 
-from .conftest import (
-    IDENTITY,
-    PASSWORD,
-    connect_and_boot,
-    setup_entry,
-    wait_configured,
-    wait_until,
-)
+from ..common import IDENTITY, PASSWORD, connect_and_boot
+from .conftest import setup_entry, wait_configured, wait_until
 
 USER_INPUT = {
     "identity": IDENTITY,

@@ -21,9 +21,10 @@ import yaml
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
 
-from .conftest import PASSWORD, wait_configured, wait_for_state, wait_until
+from ..common import PASSWORD
+from .conftest import wait_configured, wait_for_state, wait_until
 
-COMPONENT = Path(__file__).parent.parent / "custom_components" / DOMAIN
+COMPONENT = Path(__file__).parents[2] / "custom_components" / DOMAIN
 E = "webasto_next_ws123456"
 
 

@@ -5,6 +5,8 @@ the in-memory stand-in off): the id races are races with the disk, and a lost co
 file is a file that is really gone. The archive is the real SQLite file; a write the
 archive lost in a crash is reproduced by leaving the file in the state the crash
 leaves (a row still open, or no row), while Home Assistant is down.
+
+The allocator and the ledger on their own: tests/library/test_sessions.py.
 """
 
 from __future__ import annotations
@@ -23,26 +25,20 @@ from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.webasto_chargeconnect.chargeconnect import (
-    JsonFileStore,
-    MemoryStore,
-    PersistentIdAllocator,
-)
+from custom_components.webasto_chargeconnect.chargeconnect import PersistentIdAllocator
 from custom_components.webasto_chargeconnect.chargeconnect.ledger import (
-    SCHEMA_V1,
     Ledger,
-    LedgerDatabaseError,
     Sample,
     SessionFilter,
     SessionRecord,
     SessionStart,
-    highest_transaction_id,
 )
 from custom_components.webasto_chargeconnect.const import DOMAIN, LEDGER_FILE
 from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
 from webasto_sim import SimulatedCharger, iso_utc
 
-from .conftest import IDENTITY, connect_and_boot, setup_entry, wait_until
+from ..common import IDENTITY, connect_and_boot
+from .conftest import setup_entry, wait_until
 
 COUNTER_KEY = f"{DOMAIN}.transactions"
 CHARGER_KEY = f"{DOMAIN}.charger_next_ws123456"
@@ -82,18 +78,6 @@ async def _allocations_racing_loads(allocator: PersistentIdAllocator) -> list[in
 # ------------------------------------------------------------------ the id allocator
 
 
-async def test_concurrent_allocations_with_the_json_store(tmp_path: Path) -> None:
-    """300 ids handed out while loads race them: all unique, the counter persisted."""
-    path = tmp_path / "transactions.json"
-    await JsonFileStore(path).async_save({"next_transaction_id": 1000})  # an earlier run
-
-    ids = await _allocations_racing_loads(PersistentIdAllocator(JsonFileStore(path)))
-
-    assert len(set(ids)) == len(ids) == 300
-    assert sorted(ids) == list(range(1000, 1300))
-    assert json.loads(path.read_text()) == {"next_transaction_id": 1300}
-
-
 async def test_concurrent_allocations_with_home_assistants_store(hass: HomeAssistant) -> None:
     """The hub's allocator on Home Assistant's Store: chargers acquired while ids go out."""
     await Store(hass, 1, COUNTER_KEY).async_save({"next_transaction_id": 1000})
@@ -118,71 +102,6 @@ async def test_concurrent_allocations_with_home_assistants_store(hass: HomeAssis
     assert saved["data"] == {"next_transaction_id": 1300}
 
 
-async def test_counter_starts_above_the_archive_and_the_chargers(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A counter behind what is in use is moved past it, with one warning per source."""
-    store = MemoryStore()
-    await store.async_save({"next_transaction_id": 3})
-
-    async def archive() -> int:
-        return 40
-
-    allocator = PersistentIdAllocator(store, highest_used=archive)
-    await allocator.note_used(45, "the saved state of CP-1")
-    await allocator.note_used(12, "the saved state of CP-2")  # below: nothing to say
-    assert await allocator.allocate() == 46
-    assert store.data == {"next_transaction_id": 47}
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings == [
-        "The transaction id counter was behind the session archive (next id 3, highest id "
-        "there 40); continuing at 41 so that no id is used twice",
-        "The transaction id counter was behind the saved state of CP-1 (next id 41, highest "
-        "id there 45); continuing at 46 so that no id is used twice",
-    ]
-
-    # An archive that cannot be read: the counter alone, and a warning (no traceback).
-    caplog.clear()
-
-    async def broken() -> int:
-        raise LedgerDatabaseError("sessions.db", "disk I/O error")
-
-    fallback = PersistentIdAllocator(store, highest_used=broken)
-    assert await fallback.allocate() == 47
-    assert [r.levelno for r in caplog.records] == [logging.WARNING]
-    assert "disk I/O error" in caplog.text and not any(r.exc_info for r in caplog.records)
-
-
-async def test_highest_transaction_id_of_an_archive_file(tmp_path: Path) -> None:
-    """Read before the ledger opens: missing file, empty or old schema, open in another writer."""
-    path = tmp_path / "sessions.db"
-    assert highest_transaction_id(path) == 0
-    sqlite3.connect(path).close()  # an empty database file
-    assert highest_transaction_id(path) == 0
-    path.unlink()
-    with sqlite3.connect(path) as old:  # schema version 1
-        old.executescript(SCHEMA_V1)
-        old.execute(
-            "INSERT INTO sessions (charger, connector_id, transaction_id, id_tag, start_time, "
-            "meter_start_wh) VALUES ('A', 1, 17, 'T', '2025-01-01T00:00:00Z', 0)"
-        )
-    old.close()
-    assert highest_transaction_id(path) == 17
-
-    crashed = Ledger(tmp_path / "live.db")  # open (not closed: as after a crash)
-    await crashed.open()
-    try:
-        await crashed.start_session(_start(88))
-        assert highest_transaction_id(tmp_path / "live.db") == 88
-    finally:
-        await crashed.close()
-
-    garbage = tmp_path / "garbage.db"
-    garbage.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(LedgerDatabaseError):
-        highest_transaction_id(garbage)
-
-
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
 
@@ -196,38 +115,6 @@ def _start(transaction_id: int, charger: str = IDENTITY, at: datetime = T0) -> S
         meter_start_wh=1000.0,
         tariff=None,
     )
-
-
-async def test_close_interrupted(tmp_path: Path) -> None:
-    """A lost session stops at its latest sample with its latest register, as an estimate."""
-    ledger = Ledger(tmp_path / "sessions.db")
-    await ledger.open()
-    try:
-        await ledger.start_session(_start(5))
-        await ledger.add_samples(
-            5,
-            [
-                Sample(T0 + timedelta(minutes=10), 7000.0, register_wh=2000.0),
-                Sample(T0 + timedelta(minutes=20), 7000.0),  # no register
-            ],
-        )
-        closed = await ledger.close_interrupted(5, "Other")
-        assert closed is not None
-        assert closed.stop_time == T0 + timedelta(minutes=20)
-        assert closed.meter_stop_wh == 2000.0 and closed.energy_kwh == 1.0
-        assert closed.stop_reason == "Other"
-        # The real stop arriving later replaces the estimate; nothing replaces it after.
-        real = await ledger.stop_session(5, T0 + timedelta(minutes=30), 3000.0, "Local")
-        assert real is not None and real.energy_kwh == 2.0
-        assert await ledger.close_interrupted(5, "Other") == real
-
-        await ledger.start_session(_start(6, at=T0 + timedelta(hours=1)))
-        empty = await ledger.close_interrupted(6, "Other")
-        assert empty is not None and empty.stop_time == T0 + timedelta(hours=1)
-        assert empty.energy_kwh == 0
-        assert await ledger.close_interrupted(404, "Other") is None
-    finally:
-        await ledger.close()
 
 
 # ------------------------------------------------------- through Home Assistant
@@ -256,7 +143,9 @@ async def _session(hass: HomeAssistant, entry: MockConfigEntry, sim: SimulatedCh
     return tx_id
 
 
-async def _raw(sim: SimulatedCharger, action: str, payload: dict[str, Any], uid: str) -> list[Any]:
+async def _raw(
+    sim: SimulatedCharger, action: str, payload: dict[str, Any], uid: str = "x-1"
+) -> list[Any]:
     await sim.send_raw(json.dumps([2, uid, action, payload]))
     return await sim.next_raw_reply()
 
@@ -511,3 +400,54 @@ async def test_archive_reconciled_with_the_chargers_state_at_start(
     assert await ledger.open_sessions(IDENTITY) == []
     assert (await ledger.totals(IDENTITY, T0)).sessions == 4
     assert "unknown transaction" not in caplog.text
+
+
+async def test_start_without_stop_closes_the_lost_session(
+    hass: HomeAssistant, entry: MockConfigEntry, online_sim: SimulatedCharger
+) -> None:
+    """A second StartTransaction on the same connector closes the one never stopped."""
+    now = datetime.now(UTC)
+    first = await _raw(
+        online_sim,
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "A", "meterStart": 100, "timestamp": iso_utc(now)},
+    )
+    second = await _raw(
+        online_sim,
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "B", "meterStart": 900, "timestamp": iso_utc(now)},
+        "x-2",
+    )
+    charger = entry.runtime_data.charger
+    assert second[2]["transactionId"] == first[2]["transactionId"] + 1
+    assert charger.last_transaction.transaction_id == first[2]["transactionId"]
+    assert charger.last_transaction.stop_reason == "Other"
+    assert charger.active_transaction.id_tag == "B"
+
+    # Stop with transactionData, then a Stop for a transaction nobody knows.
+    data = [
+        {
+            "timestamp": iso_utc(now + timedelta(minutes=1)),
+            "sampledValue": [{"value": "1.5", "unit": "kWh"}],
+        }
+    ]
+    reply = await _raw(
+        online_sim,
+        "StopTransaction",
+        {
+            "transactionId": second[2]["transactionId"],
+            "meterStop": 1500,
+            "timestamp": iso_utc(now + timedelta(minutes=1)),
+            "transactionData": data,
+        },
+        "x-3",
+    )
+    assert reply == [3, "x-3", {}]
+    assert charger.last_transaction.energy_wh == 600
+    reply = await _raw(
+        online_sim,
+        "StopTransaction",
+        {"transactionId": 999, "meterStop": 1600, "timestamp": iso_utc(now), "idTag": "Z"},
+        "x-4",
+    )
+    assert reply == [3, "x-4", {"idTagInfo": {"status": "Accepted"}}]

@@ -22,14 +22,8 @@ from custom_components.webasto_chargeconnect.assist import (
 from custom_components.webasto_chargeconnect.const import DOMAIN
 from webasto_sim import SimulatedCharger
 
-from .conftest import (
-    IDENTITY,
-    charger_device,
-    setup_entry,
-    wait_configured,
-    wait_for_state,
-    wait_until,
-)
+from ..common import IDENTITY
+from .conftest import charger_device, setup_entry, wait_configured, wait_for_state, wait_until
 
 E = "webasto_next_ws123456"
 SECOND = "UNITE-WS654321"

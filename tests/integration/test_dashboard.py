@@ -13,7 +13,7 @@ import yaml
 
 from webasto_sim import SimulatedCharger
 
-DASHBOARD = Path(__file__).parent.parent / "docs" / "dashboard.yaml"
+DASHBOARD = Path(__file__).parents[2] / "docs" / "dashboard.yaml"
 _ENTITY_ID = re.compile(r"^(sensor|binary_sensor|switch|number|select|button|event|calendar)\.\w+$")
 
 

@@ -22,7 +22,7 @@ from webasto_sim import SimulatedCharger
 from .conftest import wait_configured, wait_until
 
 BLUEPRINT = (
-    Path(__file__).parent.parent
+    Path(__file__).parents[2]
     / "blueprints"
     / "automation"
     / "webasto_chargeconnect"

@@ -38,7 +38,7 @@ from webasto_sim.webui import (
     server_ssl_context,
 )
 
-from .upstream_backend import tolerate_refused_tls_handshakes
+from ..upstream_backend import tolerate_refused_tls_handshakes
 
 PASSWORD = "web-ui-Passw0rd"
 NEXT_ID = "NEXT-WS123456"

@@ -19,7 +19,7 @@ import voluptuous as vol
 
 from custom_components.webasto_chargeconnect.const import DOMAIN
 
-SERVICES_YAML = Path(__file__).parent.parent / "custom_components" / DOMAIN / "services.yaml"
+SERVICES_YAML = Path(__file__).parents[2] / "custom_components" / DOMAIN / "services.yaml"
 
 # hassfest's field schema for a custom integration's action that has no target (ours take a
 # device_id or config_entry field instead), and the service and file schemas around it.

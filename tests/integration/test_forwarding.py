@@ -35,8 +35,9 @@ from custom_components.webasto_chargeconnect.diagnostics import (
 )
 from webasto_sim import SimulatedCharger
 
-from .conftest import IDENTITY, connect_and_boot, setup_entry, wait_configured, wait_for_state
-from .upstream_backend import BackendCallError, UpstreamBackend
+from ..common import IDENTITY, connect_and_boot
+from ..upstream_backend import BackendCallError, UpstreamBackend
+from .conftest import setup_entry, wait_configured, wait_for_state
 
 BILLING = ("StartTransaction", "MeterValues", "StopTransaction")
 CONNECTED = "binary_sensor.webasto_next_ws123456_backend_connection"

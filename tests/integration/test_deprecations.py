@@ -1,4 +1,5 @@
-"""The deprecation_reports fixture (tests/conftest.py) really sees Home Assistant's reports."""
+"""The deprecation_reports fixture (tests/integration/conftest.py) really sees Home Assistant's
+reports."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ async def test_frame_report_is_caught(
     """A real frame.report_usage naming this integration is collected (the fixture would fail)."""
     await async_get_custom_components(hass)
     frame.report_usage(
-        "uses a self-test API (tests/test_deprecations.py)",
+        "uses a self-test API (tests/integration/test_deprecations.py)",
         breaks_in_ha_version="2099.1",
         integration_domain=DOMAIN,
     )

@@ -31,9 +31,10 @@ from custom_components.webasto_chargeconnect.chargeconnect.ledger import Session
 from custom_components.webasto_chargeconnect.const import DOMAIN, EXPORT_DIR
 from webasto_sim import SimulatedCharger
 
-from .conftest import IDENTITY, wait_for_state, wait_until
+from ..common import IDENTITY
+from .conftest import wait_for_state, wait_until
 
-SERVICES_YAML = Path(__file__).parent.parent / "custom_components" / DOMAIN / "services.yaml"
+SERVICES_YAML = Path(__file__).parents[2] / "custom_components" / DOMAIN / "services.yaml"
 
 # The registration table: one admin flag per action.
 ACTIONS: dict[str, services.Service] = {service.name: service for service in services.SERVICES}
