@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure Debian's Chromium is at /usr/bin/chromium for tests/test_guest_browser.py and
+# Makes sure Debian's Chromium is at /usr/bin/chromium for tests/integration/test_guest_browser.py and
 # scripts/screenshots_guest. Installs it (apt-get install -y --no-install-recommends chromium)
 # only when it is missing and we are root; never touches the apt sources. Without root it only
 # says what to run: the browser test then fails with the same advice.

@@ -8,10 +8,10 @@ in a child process (this script with ``--serve``) listening on 127.0.0.1 only, w
 are websocket clients in this process. Four phases:
 
 a. Hostile frames: at least 10,000 (``--frames``) over four charger connections, made by the
-   generators of ``tests/test_fuzz.py`` (valid payloads of every action a charger sends, one
-   defect each of every kind, frames that are not OCPP, answers to calls never sent, frames
-   around the 256 KiB limit, binary frames that are not UTF-8). Each frame is followed by a
-   Heartbeat; frames go in batches of 50. Counted: the answers by CallError code, answers that
+   generators of ``tests/integration/test_fuzz.py`` (valid payloads of every action a charger
+   sends, one defect each of every kind, frames that are not OCPP, answers to calls never sent,
+   frames around the 256 KiB limit, binary frames that are not UTF-8). Each frame is followed by
+   a Heartbeat; frames go in batches of 50. Counted: the answers by CallError code, answers that
    are not the expected one, server crashes, dropped connections, Heartbeats answered,
    tracebacks and ERROR lines in the server's log. Meanwhile a fifth, well-behaved charger
    charges and sends MeterValues: every sample it was answered for must be in the archive.
@@ -651,7 +651,7 @@ async def _send_all(sock: socket.socket, data: bytes) -> None:
 
 @dataclass
 class HostileFrame:
-    case: Any  # tests.test_fuzz.Case
+    case: Any  # tests.integration.test_fuzz.Case
     binary: bool = False
 
 
@@ -685,8 +685,9 @@ def _examples(strategy: Any, wanted: int, seed: int) -> list[tuple[Any, bool]]:
 
 
 def hostile_frames(count: int, seed: int) -> list[HostileFrame]:
-    """``count`` frames from the generators of tests/test_fuzz.py (hypothesis, no database)."""
-    from tests import test_fuzz as fz
+    """``count`` frames from the generators of tests/integration/test_fuzz.py (hypothesis, no
+    database)."""
+    from tests.integration import test_fuzz as fz
 
     rng = random.Random(seed)
     out: list[HostileFrame] = []
@@ -765,7 +766,7 @@ async def _hostile_worker(
     batch: int,
     reconnect: Callable[[Client], Awaitable[int]],
 ) -> None:
-    from tests import test_fuzz as fz
+    from tests.integration import test_fuzz as fz
 
     tx = await reconnect(client)
     probes = itertools.count(1)

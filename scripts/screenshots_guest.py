@@ -1,8 +1,9 @@
 """The script behind scripts/screenshots_guest: the README's pictures of the guest page.
 
-The pictures come from the browser test itself: ``tests/test_guest_browser.py::test_screenshots``
-sets up Home Assistant with its real HTTP server and a simulated Webasto NEXT, shares the
-charger, and drives Debian's headless Chromium (through tests/browser.py, the same steps the
+The pictures come from the browser test itself:
+``tests/integration/test_guest_browser.py::test_screenshots`` sets up Home Assistant with its
+real HTTP server and a simulated Webasto NEXT, shares the charger, and drives Debian's headless
+Chromium (through tests/integration/browser.py, the same steps the
 other browser tests check) on a 390 x 844 phone viewport, in English and Dutch:
 
     docs/screenshots/guest-en-chargers.png   the chargers this person may use
@@ -27,7 +28,7 @@ import tempfile
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "docs" / "screenshots"
-TEST = "tests/test_guest_browser.py::test_screenshots"
+TEST = "tests/integration/test_guest_browser.py::test_screenshots"
 STICKER = "guest-qr-sticker"
 APT = ["apt-get", "install", "-y", "--no-install-recommends"]
 

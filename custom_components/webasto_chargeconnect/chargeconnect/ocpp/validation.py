@@ -18,7 +18,7 @@ On the hot path (:func:`validate_charger_call`) the 64-bit bound is compiled int
 schemas (``minimum``/``maximum`` on every ``integer``) and the walk over the whole
 document is left out: a charger's Call that passed its schema holds no number but those
 integers (every object in those schemas is closed and none has a ``number``;
-``tests/test_hostile_data.py`` checks that this stays true of the ``ocpp`` package's
+``tests/library/test_hostile_data.py`` checks that this stays true of the ``ocpp`` package's
 schemas), and neither JSON parser of ours yields NaN or an infinity.
 
 Reading the schema files is blocking I/O: call :func:`warm_up` in an executor before
