@@ -340,7 +340,38 @@ def validate_charger_call(action: str, payload: Any) -> None:
     compiled schema, and a valid Call holds no other numbers (see the module docstring).
     """
     _check(action, payload)
-    _check_fields(payload)
+    if action == "MeterValues" or action == "StopTransaction":  # noqa: PLR1714
+        _check_samples_of_valid(payload)
+    else:
+        _check_fields(payload)
+
+
+def _check_samples_of_valid(payload: dict[str, Any]) -> None:
+    """:func:`_check_fields` for a MeterValues or StopTransaction that passed its schema.
+
+    The schema has settled the shape (every sampled value an object with a string
+    ``value``), so this runs without type checks; a value that is not a plain finite
+    decimal in range goes to :func:`_check_fields`, which names the defect. This is the
+    loop of every MeterValues frame.
+    """
+    if not 0 <= payload.get("connectorId", 0) <= MAX_CONNECTOR_ID:
+        _check_fields(payload)  # raises
+    for meter_values in (payload.get("meterValue"), payload.get("transactionData")):
+        for meter_value in meter_values or ():
+            for sample in meter_value["sampledValue"]:
+                value = sample["value"]
+                try:
+                    number = float(value)
+                except ValueError:
+                    _check_fields(payload)  # raises, unless the value is SignedData
+                    return  # _check_fields found the whole payload right
+                if not (
+                    -MAX_SAMPLED_VALUE <= number <= MAX_SAMPLED_VALUE
+                    and value.isascii()
+                    and "_" not in value
+                ):
+                    _check_fields(payload)
+                    return
 
 
 def validate_our_result(action: str, payload: Any) -> None:
