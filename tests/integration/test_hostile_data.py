@@ -23,15 +23,8 @@ from custom_components.webasto_chargeconnect.chargeconnect import Charger
 from custom_components.webasto_chargeconnect.hub import charger_store
 from webasto_sim import SimulatedCharger, iso_utc
 
-from ..common import IDENTITY
+from ..common import FAR_FUTURE, IDENTITY, NOW, meter_values as _mv
 from .conftest import wait_until
-
-NOW = "2026-03-01T12:00:00.000Z"  # replaced by the current time in each frame
-FAR_FUTURE = "9999-12-31T23:59:59-01:00"  # no UTC time: year 10000
-
-
-def _mv(*values: dict[str, Any]) -> dict[str, Any]:
-    return {"connectorId": 1, "meterValue": [{"timestamp": NOW, "sampledValue": list(values)}]}
 
 
 def _start(**changes: Any) -> dict[str, Any]:

@@ -25,19 +25,17 @@ from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.webasto_chargeconnect.chargeconnect import PersistentIdAllocator
 from custom_components.webasto_chargeconnect.chargeconnect.ledger import (
     Ledger,
     Sample,
     SessionFilter,
     SessionRecord,
-    SessionStart,
 )
 from custom_components.webasto_chargeconnect.const import DOMAIN, LEDGER_FILE
 from custom_components.webasto_chargeconnect.hub import ChargeConnectHub
 from webasto_sim import SimulatedCharger, iso_utc
 
-from ..common import IDENTITY, connect_and_boot
+from ..common import IDENTITY, T0, allocations_racing_loads, connect_and_boot, session_start
 from .conftest import setup_entry, wait_until
 
 COUNTER_KEY = f"{DOMAIN}.transactions"
@@ -58,23 +56,6 @@ def _archive(hass: HomeAssistant) -> Path:
     return Path(hass.config.path(DOMAIN, LEDGER_FILE))
 
 
-async def _allocations_racing_loads(allocator: PersistentIdAllocator) -> list[int]:
-    """Ten chargers start 30 sessions each while each one is (re)acquired, as the hub did.
-
-    The first allocations race the first load; every charger acquired loaded again.
-    """
-
-    async def charger() -> list[int]:
-        ids = []
-        for _ in range(30):
-            await allocator.load()
-            ids.append(await allocator.allocate())
-        return ids
-
-    results = await asyncio.gather(*(charger() for _ in range(10)))
-    return [tx_id for ids in results for tx_id in ids]
-
-
 # ------------------------------------------------------------------ the id allocator
 
 
@@ -89,7 +70,7 @@ async def test_concurrent_allocations_with_home_assistants_store(hass: HomeAssis
         return []
 
     results = await asyncio.gather(
-        _allocations_racing_loads(hub.allocator), *(acquire(i) for i in range(10))
+        allocations_racing_loads(hub.allocator), *(acquire(i) for i in range(10))
     )
     ids = results[0]
     assert len(set(ids)) == len(ids) == 300
@@ -100,21 +81,6 @@ async def test_concurrent_allocations_with_home_assistants_store(hass: HomeAssis
         await hass.async_add_executor_job(_storage_file(hass, COUNTER_KEY).read_text)
     )
     assert saved["data"] == {"next_transaction_id": 1300}
-
-
-T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
-
-
-def _start(transaction_id: int, charger: str = IDENTITY, at: datetime = T0) -> SessionStart:
-    return SessionStart(
-        transaction_id=transaction_id,
-        charger=charger,
-        connector_id=1,
-        id_tag="OLD",
-        start_time=at,
-        meter_start_wh=1000.0,
-        tariff=None,
-    )
 
 
 # ------------------------------------------------------- through Home Assistant
@@ -228,7 +194,7 @@ async def test_collision_is_not_silent_and_harms_no_other_session(
     """
     ledger = entry.runtime_data.owner.ledger
     # Another charger's session written under the next id (an import, a restored copy).
-    taken = await ledger.start_session(_start(1, charger="ELSEWHERE"))
+    taken = await ledger.start_session(session_start(1, charger="ELSEWHERE"))
     tx_id = await online_sim.charge(samples=3, power_w=7000, id_tag="MINE")
     assert tx_id == 1
     await online_sim.stop_transaction()
@@ -362,7 +328,7 @@ async def test_archive_reconciled_with_the_chargers_state_at_start(
     orphan_start = T0 + timedelta(days=1)
     orphan = Ledger(_archive(hass))
     await orphan.open()
-    await orphan.start_session(_start(500, at=orphan_start))
+    await orphan.start_session(session_start(500, at=orphan_start))
     await orphan.add_samples(500, [Sample(orphan_start + timedelta(minutes=3), register_wh=1500)])
     await orphan.close()
 

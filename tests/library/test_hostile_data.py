@@ -30,12 +30,7 @@ from custom_components.webasto_chargeconnect.chargeconnect.timeutil import (
     plausible_time,
 )
 
-NOW = "2026-03-01T12:00:00.000Z"
-FAR_FUTURE = "9999-12-31T23:59:59-01:00"  # no UTC time: year 10000
-
-
-def _mv(*values: dict[str, Any]) -> dict[str, Any]:
-    return {"connectorId": 1, "meterValue": [{"timestamp": NOW, "sampledValue": list(values)}]}
+from ..common import FAR_FUTURE, meter_values as _mv
 
 
 def test_check_values_directly() -> None:

@@ -7,8 +7,7 @@ tests/integration/test_sessions.py.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 import json
 import logging
 from pathlib import Path
@@ -26,43 +25,10 @@ from custom_components.webasto_chargeconnect.chargeconnect.ledger import (
     Ledger,
     LedgerDatabaseError,
     Sample,
-    SessionStart,
     highest_transaction_id,
 )
 
-from ..common import IDENTITY
-
-T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
-
-
-async def _allocations_racing_loads(allocator: PersistentIdAllocator) -> list[int]:
-    """Ten chargers start 30 sessions each while each one is (re)acquired, as the hub did.
-
-    The first allocations race the first load; every charger acquired loaded again.
-    """
-
-    async def charger() -> list[int]:
-        ids = []
-        for _ in range(30):
-            await allocator.load()
-            ids.append(await allocator.allocate())
-        return ids
-
-    results = await asyncio.gather(*(charger() for _ in range(10)))
-    return [tx_id for ids in results for tx_id in ids]
-
-
-def _start(transaction_id: int, charger: str = IDENTITY, at: datetime = T0) -> SessionStart:
-    return SessionStart(
-        transaction_id=transaction_id,
-        charger=charger,
-        connector_id=1,
-        id_tag="OLD",
-        start_time=at,
-        meter_start_wh=1000.0,
-        tariff=None,
-    )
-
+from ..common import T0, allocations_racing_loads, session_start
 
 # ------------------------------------------------------------------ the id allocator
 
@@ -72,7 +38,7 @@ async def test_concurrent_allocations_with_the_json_store(tmp_path: Path) -> Non
     path = tmp_path / "transactions.json"
     await JsonFileStore(path).async_save({"next_transaction_id": 1000})  # an earlier run
 
-    ids = await _allocations_racing_loads(PersistentIdAllocator(JsonFileStore(path)))
+    ids = await allocations_racing_loads(PersistentIdAllocator(JsonFileStore(path)))
 
     assert len(set(ids)) == len(ids) == 300
     assert sorted(ids) == list(range(1000, 1300))
@@ -133,7 +99,7 @@ async def test_highest_transaction_id_of_an_archive_file(tmp_path: Path) -> None
     crashed = Ledger(tmp_path / "live.db")  # open (not closed: as after a crash)
     await crashed.open()
     try:
-        await crashed.start_session(_start(88))
+        await crashed.start_session(session_start(88))
         assert highest_transaction_id(tmp_path / "live.db") == 88
     finally:
         await crashed.close()
@@ -149,7 +115,7 @@ async def test_close_interrupted(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "sessions.db")
     await ledger.open()
     try:
-        await ledger.start_session(_start(5))
+        await ledger.start_session(session_start(5))
         await ledger.add_samples(
             5,
             [
@@ -167,7 +133,7 @@ async def test_close_interrupted(tmp_path: Path) -> None:
         assert real is not None and real.energy_kwh == 2.0
         assert await ledger.close_interrupted(5, "Other") == real
 
-        await ledger.start_session(_start(6, at=T0 + timedelta(hours=1)))
+        await ledger.start_session(session_start(6, at=T0 + timedelta(hours=1)))
         empty = await ledger.close_interrupted(6, "Other")
         assert empty is not None and empty.stop_time == T0 + timedelta(hours=1)
         assert empty.energy_kwh == 0
