@@ -55,7 +55,8 @@ def read_meter_value(meter_value: dict[str, Any]) -> MeterReading:
     """Read one MeterValue element; later samples of the same quantity win.
 
     This loop runs for every sample of every frame: each field is read only by the
-    measurands that use it (``sampled_number()`` is inlined).
+    measurands that use it. A value that is not a finite number (SignedData, unreadable,
+    inf, NaN) is left out and listed in ``unreadable``.
     """
     reading = MeterReading()
     phase_power: dict[str, float] = {}
@@ -121,17 +122,6 @@ def update_measurements(
     measurements.timestamp = timestamp
     if reading.register_wh is not None:
         measurements.energy_register_wh = reading.register_wh
-
-
-def sampled_number(sample: Any) -> float | None:
-    """A sampled value as a finite number, or None (SignedData, unreadable, inf, NaN)."""
-    if not isinstance(sample, dict) or sample.get("format") == "SignedData":
-        return None
-    try:
-        value = float(sample["value"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def phase_name(phase: str | None) -> str:

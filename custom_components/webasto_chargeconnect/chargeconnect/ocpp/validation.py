@@ -78,6 +78,8 @@ CENTRAL_ACTIONS = (
     "UnlockConnector",
     "UpdateFirmware",
 )
+# The charger's Calls that carry sampled values (checked by _check_samples_of_valid).
+_SAMPLED_ACTIONS = frozenset({"MeterValues", "StopTransaction"})
 # Their schemas use multipleOf 0.1, which needs decimals to be checked exactly.
 _DECIMAL_ACTIONS = frozenset({"SetChargingProfile", "RemoteStartTransaction"})
 
@@ -340,7 +342,7 @@ def validate_charger_call(action: str, payload: Any) -> None:
     compiled schema, and a valid Call holds no other numbers (see the module docstring).
     """
     _check(action, payload)
-    if action == "MeterValues" or action == "StopTransaction":  # noqa: PLR1714
+    if action in _SAMPLED_ACTIONS:
         _check_samples_of_valid(payload)
     else:
         _check_fields(payload)
