@@ -368,6 +368,9 @@ async def test_reauth_unexpected_error(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
+    # The entry reloads in the background: wait until it is loaded again.
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
 
 
 @pytest.mark.parametrize(
