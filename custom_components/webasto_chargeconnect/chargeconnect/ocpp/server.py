@@ -203,6 +203,8 @@ class CentralSystem:
         )
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+        for link in list(self._links.values()):
+            cancel_heartbeat(link.ws)  # closed above; their handlers may not have run since
         if runner is not None:
             await runner.cleanup()
 
@@ -382,3 +384,5 @@ class CentralSystem:
         link = self._links.get(connection.transport)
         if link is not None:
             await link.close(1000, reason.encode(), self.close_timeout)
+            # Closed by us: its ping timer goes now, not when its handler gets to run again.
+            cancel_heartbeat(link.ws)
